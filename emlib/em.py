@@ -1,0 +1,391 @@
+"""The EM engine shared by every mixture model in emlib, and the ELBO/KL decomposition.
+
+A finite mixture with weights :math:`\\pi_k` and component densities :math:`p(x \\mid \\theta_k)`
+has the marginal log-likelihood
+
+.. math::
+
+    \\log p(X \\mid \\theta) = \\sum_{n=1}^{N} \\log \\sum_{k=1}^{K} \\pi_k\\, p(x_n \\mid \\theta_k).
+
+EM alternates two steps (Dempster, Laird and Rubin, 1977; Bishop, 2006, Section 9.2.2):
+
+* **E-step** -- the responsibilities, computed in log space with log-sum-exp,
+
+  .. math::
+
+      \\log r_{nk} = \\log \\pi_k + \\log p(x_n \\mid \\theta_k)
+                    - \\operatorname{logsumexp}_j \\bigl(\\log \\pi_j + \\log p(x_n \\mid \\theta_j)\\bigr);
+
+* **M-step** -- each family maximises the expected complete-data log-likelihood (plus its
+  log-prior, for MAP estimation) given the responsibilities.
+
+:class:`MixtureEM` runs that loop once for every family. A family only says how to
+initialise from responsibilities, its per-component log-density, its M-step, its number of
+free parameters and how to draw from one component.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp, xlogy
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .kmeans import KMeans
+
+__all__ = ["MixtureEM", "elbo", "kl_divergence"]
+
+_INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+@dataclass
+class _Run:
+    """What one EM run from one initialisation leaves behind."""
+
+    objective: float
+    params: dict
+    n_iter: int
+    converged: bool
+    history: list = field(default_factory=list)
+    params_history: list | None = None
+
+
+class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of the EM-fitted mixtures: the fit loop, the E-step and scoring.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of mixture components :math:`K`.
+    tol : float
+        Stop when the objective (mean log-likelihood per sample, or mean log-posterior for
+        MAP fits) changes by less than ``tol`` between two iterations.
+    max_iter : int
+        Maximum number of EM iterations per initialisation (at least 1).
+    n_init : int
+        Number of initialisations; the run with the highest final objective is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}
+        How the initial responsibilities are chosen: hard k-means labels, one-hot rows at
+        k-means++ seeds, uniform random responsibilities, or one-hot rows at random data points.
+        Explicit ``*_init`` arrays override what these give.
+    random_state : int, RandomState instance or None
+        Seed of the initialisation and of :meth:`sample`.
+    warm_start : bool
+        If true, a second call to ``fit`` continues from the fitted parameters (``n_init`` is
+        then ignored).
+    verbose : int
+        If positive, print the objective after every iteration.
+    keep_history : bool
+        If true, store the parameters after every M-step in ``params_history_``.
+    """
+
+    def __init__(
+        self,
+        n_components,
+        *,
+        tol,
+        max_iter,
+        n_init,
+        init_params,
+        random_state,
+        warm_start,
+        verbose,
+        keep_history,
+    ):
+        self.n_components = n_components
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.keep_history = keep_history
+
+    # ------------------------------------------------------------------ family hooks
+    @abstractmethod
+    def _check_family_parameters(self, X):
+        """Validate the parameters specific to the family, given the training data."""
+
+    @abstractmethod
+    def _initialize(self, X, resp):
+        """Set the initial parameters from responsibilities (then apply ``*_init``)."""
+
+    @abstractmethod
+    def _estimate_log_prob(self, X):
+        """Return :math:`\\log p(x_n \\mid \\theta_k)`, shape (n_samples, n_components)."""
+
+    @abstractmethod
+    def _m_step(self, X, resp):
+        """Update the parameters from the responsibilities ``resp``."""
+
+    @abstractmethod
+    def _get_parameters(self):
+        """Return a dict of copies of the fitted parameters."""
+
+    @abstractmethod
+    def _set_parameters(self, params):
+        """Set the parameters from a dict made by :meth:`_get_parameters`."""
+
+    @abstractmethod
+    def _n_parameters(self):
+        """Number of free parameters of the model."""
+
+    @abstractmethod
+    def _sample_component(self, k, n_samples, rng):
+        """Draw ``n_samples`` points from component ``k``."""
+
+    def _validate_input(self, X, *, reset):
+        """Validate X the way the family needs; the default accepts any finite floats."""
+        return validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1 + reset
+        )
+
+    def _log_prior(self):
+        """Log-prior of the parameters (up to a constant); zero for maximum likelihood."""
+        return 0.0
+
+    # ------------------------------------------------------------------ fitting
+    def _check_parameters(self, X):
+        check_scalar(self.n_components, "n_components", Integral, min_val=1)
+        check_scalar(self.tol, "tol", Real, min_val=0.0)
+        check_scalar(self.max_iter, "max_iter", Integral, min_val=1)
+        check_scalar(self.n_init, "n_init", Integral, min_val=1)
+        check_scalar(self.verbose, "verbose", Integral, min_val=0)
+        if self.init_params not in _INIT_METHODS:
+            raise ValueError(
+                f"init_params={self.init_params!r} is not supported; "
+                f"choose one of {', '.join(map(repr, _INIT_METHODS))}."
+            )
+        n_samples = X.shape[0]
+        if self.n_components > n_samples:
+            raise ValueError(
+                f"n_components={self.n_components} is larger than the number of samples "
+                f"({n_samples}): a mixture needs at least one sample per component. "
+                "Use fewer components or more data."
+            )
+        self._check_family_parameters(X)
+
+    def _initial_responsibilities(self, X, rng):
+        n_samples, K = X.shape[0], self.n_components
+        resp = np.zeros((n_samples, K), dtype=X.dtype)
+        if self.init_params == "kmeans":
+            labels = KMeans(n_clusters=K, n_init=1, random_state=rng).fit(X).labels_
+            resp[np.arange(n_samples), labels] = 1.0
+        elif self.init_params == "k-means++":
+            _, indices = kmeans_plusplus(X, K, random_state=rng)
+            resp[indices, np.arange(K)] = 1.0
+        elif self.init_params == "random":
+            resp = rng.uniform(size=(n_samples, K)).astype(X.dtype)
+            resp /= resp.sum(axis=1, keepdims=True)
+        else:  # "random_from_data"
+            indices = rng.choice(n_samples, size=K, replace=False)
+            resp[indices, np.arange(K)] = 1.0
+        return resp
+
+    def _e_step(self, X):
+        """E-step: mean log-likelihood per sample and the log-responsibilities.
+
+        Implements :math:`\\log r_{nk} = \\log \\pi_k + \\log p(x_n\\mid\\theta_k) -
+        \\log p(x_n \\mid \\theta)`, with the normaliser from log-sum-exp so that nothing
+        underflows even when every :math:`p(x_n\\mid\\theta_k)` is far below the smallest float.
+        """
+        weighted = self._estimate_weighted_log_prob(X)
+        log_norm = logsumexp(weighted, axis=1)
+        return float(np.mean(log_norm)), weighted - log_norm[:, np.newaxis]
+
+    def _estimate_weighted_log_prob(self, X):
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights_)
+        return self._estimate_log_prob(X) + log_weights
+
+    def _run_em(self, X, objective):
+        n_samples = X.shape[0]
+        history = []
+        params_history = [self._get_parameters()] if self.keep_history else None
+        converged = False
+        for n_iter in range(1, self.max_iter + 1):
+            previous = objective
+            mean_log_lik, log_resp = self._e_step(X)
+            objective = mean_log_lik + self._log_prior() / n_samples
+            self._m_step(X, np.exp(log_resp))
+            history.append(objective)
+            if self.keep_history:
+                params_history.append(self._get_parameters())
+            if self.verbose:
+                print(f"iteration {n_iter:4d}  objective {objective:.6f}")
+            if abs(objective - previous) < self.tol:
+                converged = True
+                break
+        return _Run(objective, self._get_parameters(), n_iter, converged, history, params_history)
+
+    def fit(self, X, y=None):
+        """Fit the mixture with EM, keeping the best of ``n_init`` runs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self.fit_predict(X, y)
+        return self
+
+    def fit_predict(self, X, y=None):
+        """Fit the mixture and return the most probable component of every sample.
+
+        A final E-step with the chosen parameters makes the labels equal to
+        ``fit(X).predict(X)``.
+        """
+        X = self._validate_input(X, reset=True)
+        self._check_parameters(X)
+        rng = check_random_state(self.random_state)
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        best = None
+        for _ in range(n_init):
+            if do_init:
+                self._initialize(X, self._initial_responsibilities(X, rng))
+            run = self._run_em(X, -np.inf if do_init else self.lower_bound_)
+            if best is None or run.objective > best.objective:
+                best = run
+
+        self._set_parameters(best.params)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.objective
+        self.log_likelihood_history_ = np.asarray(best.history)
+        if self.keep_history:
+            self.params_history_ = best.params_history
+        if not best.converged:
+            warnings.warn(
+                f"EM did not converge within max_iter={self.max_iter} iterations "
+                f"(tol={self.tol}) in the best of {n_init} initialisation(s). "
+                "Increase max_iter, loosen tol, or check the data for degenerate points.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        _, log_resp = self._e_step(X)
+        return log_resp.argmax(axis=1)
+
+    # ------------------------------------------------------------------ using a fit
+    def _check_fitted_input(self, X):
+        check_is_fitted(self)
+        return self._validate_input(X, reset=False)
+
+    def score_samples(self, X):
+        """Log-density :math:`\\log p(x_n \\mid \\theta)` of every sample, shape (n_samples,)."""
+        X = self._check_fitted_input(X)
+        return logsumexp(self._estimate_weighted_log_prob(X), axis=1)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per sample, :math:`\\frac1N \\log p(X \\mid \\theta)`."""
+        return float(np.mean(self.score_samples(X)))
+
+    def predict_proba(self, X):
+        """Responsibilities :math:`r_{nk} = p(z_n = k \\mid x_n, \\theta)`."""
+        X = self._check_fitted_input(X)
+        return np.exp(self._e_step(X)[1])
+
+    def predict(self, X):
+        """Most probable component of every sample."""
+        X = self._check_fitted_input(X)
+        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+
+    def sample(self, n_samples=1):
+        """Draw samples by ancestral sampling: a component from the weights, then a point.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            The component each sample was drawn from (sorted by component).
+        """
+        check_is_fitted(self)
+        check_scalar(n_samples, "n_samples", Integral, min_val=1)
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        X = np.vstack([self._sample_component(k, c, rng) for k, c in enumerate(counts)])
+        labels = np.repeat(np.arange(self.n_components), counts)
+        return X, labels
+
+    def bic(self, X):
+        """Bayesian information criterion, :math:`-2\\log p(X\\mid\\hat\\theta) + p\\log N`.
+
+        Lower is better (Schwarz, 1978).
+        """
+        n = np.shape(X)[0]
+        return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion, :math:`-2\\log p(X\\mid\\hat\\theta) + 2p`.
+
+        Lower is better (Akaike, 1974).
+        """
+        n = np.shape(X)[0]
+        return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
+
+
+def _checked_responsibilities(model, X, resp):
+    X = model._check_fitted_input(X)
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.shape != (X.shape[0], model.n_components):
+        raise ValueError(
+            f"resp has shape {resp.shape}; expected (n_samples, n_components) = "
+            f"({X.shape[0]}, {model.n_components})."
+        )
+    if np.any(resp < 0) or not np.allclose(resp.sum(axis=1), 1.0):
+        raise ValueError("every row of resp must be a probability vector (non-negative, sum 1).")
+    return X, resp
+
+
+def elbo(model, X, resp):
+    """Evidence lower bound per sample for responsibilities ``q = resp``.
+
+    .. math::
+
+        \\mathcal{L}(q, \\theta) = \\frac1N \\sum_{n,k} q_{nk}
+        \\bigl(\\log \\pi_k + \\log p(x_n \\mid \\theta_k) - \\log q_{nk}\\bigr),
+
+    with :math:`0 \\log 0 = 0`. It equals ``model.score(X)`` minus :func:`kl_divergence`
+    (Bishop, 2006, eq. 9.70; Neal and Hinton, 1998).
+
+    Parameters
+    ----------
+    model : fitted MixtureEM
+    X : array-like of shape (n_samples, n_features)
+    resp : array-like of shape (n_samples, n_components)
+        Any distribution :math:`q(z_n)` per sample.
+    """
+    X, resp = _checked_responsibilities(model, X, resp)
+    weighted = model._estimate_weighted_log_prob(X)
+    # Where q is zero the term is zero, even if the log-density is -inf.
+    expected = np.where(resp > 0, resp * weighted, 0.0)
+    return float((expected.sum() - xlogy(resp, resp).sum()) / X.shape[0])
+
+
+def kl_divergence(model, X, resp):
+    """Mean Kullback-Leibler divergence from ``resp`` to the posterior over components.
+
+    .. math::
+
+        \\frac1N \\sum_{n,k} q_{nk} \\bigl(\\log q_{nk} - \\log p(z_n = k \\mid x_n, \\theta)\\bigr)
+        \\;\\ge\\; 0,
+
+    zero exactly when ``resp`` is the posterior (the E-step). Together with :func:`elbo`:
+    ``model.score(X) == elbo(model, X, resp) + kl_divergence(model, X, resp)``.
+    """
+    X, resp = _checked_responsibilities(model, X, resp)
+    _, log_post = model._e_step(X)
+    cross = np.where(resp > 0, resp * log_post, 0.0)
+    return float((xlogy(resp, resp).sum() - cross.sum()) / X.shape[0])

@@ -1,0 +1,392 @@
+"""Gaussian mixture models fitted by EM.
+
+The model (Bishop, 2006, Section 9.2) is
+
+.. math::
+
+    p(x \\mid \\theta) = \\sum_{k=1}^{K} \\pi_k\\, \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k).
+
+Given responsibilities :math:`r_{nk}`, the M-step sets
+
+.. math::
+
+    N_k = \\sum_n r_{nk}, \\qquad
+    \\pi_k = \\frac{N_k}{N}, \\qquad
+    \\mu_k = \\frac{1}{N_k} \\sum_n r_{nk}\\, x_n, \\qquad
+    \\Sigma_k = \\frac{1}{N_k} \\sum_n r_{nk} (x_n - \\mu_k)(x_n - \\mu_k)^\\top + \\epsilon I,
+
+where :math:`\\epsilon` is ``reg_covar``. The four covariance types constrain
+:math:`\\Sigma_k`: ``full`` (any), ``tied`` (one matrix shared by all components), ``diag``
+(diagonal) and ``spherical`` (:math:`\\sigma_k^2 I`).
+
+Densities are evaluated through the Cholesky factor of each precision matrix,
+:math:`\\Sigma_k^{-1} = U_k U_k^\\top`, so that
+
+.. math::
+
+    \\log \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k) = -\\tfrac{D}{2} \\log 2\\pi
+    + \\log \\det U_k - \\tfrac12 \\lVert (x - \\mu_k)^\\top U_k \\rVert^2 .
+
+The shapes and conventions of every fitted attribute are scikit-learn's, so the two libraries
+can be compared parameter by parameter.
+"""
+
+from numbers import Real
+
+import numpy as np
+from scipy import linalg
+from sklearn.utils import check_scalar
+
+from .em import MixtureEM
+
+__all__ = [
+    "GaussianMixture",
+    "estimate_gaussian_parameters",
+    "precision_cholesky",
+    "log_gaussian_density",
+]
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def _collapse_error(reg_covar):
+    return ValueError(
+        "A component's covariance matrix is no longer positive definite: it has collapsed onto "
+        "a single point or a lower-dimensional subspace, where the likelihood is unbounded. "
+        f"Increase reg_covar (now {reg_covar:g}), use fewer components, or remove duplicated "
+        "points."
+    )
+
+
+def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
+    """M-step of a Gaussian mixture: soft counts, means and covariances.
+
+    Implements :math:`N_k = \\sum_n r_{nk}`, :math:`\\mu_k = \\sum_n r_{nk} x_n / N_k` and the
+    covariance update of the chosen type, with ``reg_covar`` added to every diagonal.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    resp : ndarray of shape (n_samples, n_components)
+    reg_covar : float
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    nk : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray
+        Shape (K, D, D), (D, D), (K, D) or (K,) for full, tied, diag and spherical.
+    """
+    # A component that receives no responsibility at all would divide by zero; the tiny
+    # offset keeps its mean finite (it is then re-estimated from whatever it gets next).
+    nk = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
+    means = (resp.T @ X) / nk[:, np.newaxis]
+    n_features = X.shape[1]
+
+    if covariance_type == "full":
+        covariances = np.empty((len(nk), n_features, n_features), dtype=X.dtype)
+        for k in range(len(nk)):
+            diff = X - means[k]
+            covariances[k] = (diff * resp[:, k, np.newaxis]).T @ diff / nk[k]
+            covariances[k].flat[:: n_features + 1] += reg_covar
+    elif covariance_type == "tied":
+        # sum_k sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N, expanded with sum_k r_nk = 1.
+        covariances = (X.T @ X - (nk * means.T) @ means) / nk.sum()
+        covariances.flat[:: n_features + 1] += reg_covar
+    else:
+        # Per-dimension variance as E[x^2] - mu^2 under the responsibilities.
+        covariances = (resp.T @ (X * X)) / nk[:, np.newaxis] - means**2 + reg_covar
+        if covariance_type == "spherical":
+            covariances = covariances.mean(axis=1)
+    return nk, means, covariances
+
+
+def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
+    """Upper-triangular factors :math:`U_k` with :math:`\\Sigma_k^{-1} = U_k U_k^\\top`.
+
+    For full and tied covariances :math:`U_k = L_k^{-\\top}` where
+    :math:`\\Sigma_k = L_k L_k^\\top` is the Cholesky factorisation; for diag and spherical,
+    :math:`U_k = 1/\\sqrt{\\sigma^2}` elementwise.
+
+    Raises
+    ------
+    ValueError
+        If a covariance is not positive definite (a collapsed component); ``reg_covar`` is
+        only used in the message.
+    """
+    if covariance_type in ("full", "tied"):
+        stack = covariances if covariance_type == "full" else covariances[np.newaxis]
+        factors = np.empty_like(stack)
+        identity = np.eye(stack.shape[-1], dtype=stack.dtype)
+        for k, cov in enumerate(stack):
+            try:
+                cov_chol = linalg.cholesky(cov, lower=True)
+            except linalg.LinAlgError:
+                raise _collapse_error(reg_covar) from None
+            factors[k] = linalg.solve_triangular(cov_chol, identity, lower=True).T
+        return factors if covariance_type == "full" else factors[0]
+    if not np.all(covariances > 0):
+        raise _collapse_error(reg_covar)
+    return 1.0 / np.sqrt(covariances)
+
+
+def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
+    """:math:`\\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)` for every sample and component.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    means : ndarray of shape (n_components, n_features)
+    precisions_cholesky : ndarray
+        The factors returned by :func:`precision_cholesky`.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+    """
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    U = precisions_cholesky
+
+    if covariance_type in ("full", "tied"):
+        mahalanobis = np.empty((n_samples, n_components), dtype=X.dtype)
+        if covariance_type == "full":
+            log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
+            for k in range(n_components):
+                y = X @ U[k] - means[k] @ U[k]
+                mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
+        else:
+            log_det = np.log(np.diag(U)).sum()
+            # One factor for all components: transform the data once.
+            XU, MU = X @ U, means @ U
+            for k in range(n_components):
+                y = XU - MU[k]
+                mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
+    elif covariance_type == "diag":
+        log_det = np.log(U).sum(axis=1)
+        precisions = U**2
+        mahalanobis = (
+            (means**2 * precisions).sum(axis=1)
+            - 2.0 * X @ (means * precisions).T
+            + (X * X) @ precisions.T
+        )
+    else:  # spherical
+        log_det = n_features * np.log(U)
+        precisions = U**2
+        mahalanobis = (
+            (means**2).sum(axis=1) * precisions
+            - 2.0 * (X @ means.T) * precisions
+            + np.outer((X * X).sum(axis=1), precisions)
+        )
+    return -0.5 * (n_features * np.log(2 * np.pi) + mahalanobis) + log_det
+
+
+class GaussianMixture(MixtureEM):
+    """Gaussian mixture model fitted by expectation-maximisation.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of Gaussian components :math:`K`.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Constraint on the covariance matrices.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean log-likelihood per sample.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance in every M-step, so that a component cannot
+        collapse onto a point (where the likelihood is unbounded).
+    max_iter : int, default=100
+        Maximum number of EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the best run is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        How initial responsibilities are chosen (see :class:`emlib.em.MixtureEM`).
+    weights_init : array-like of shape (n_components,), default=None
+        Initial weights; overrides ``init_params`` for the weights.
+    means_init : array-like of shape (n_components, n_features), default=None
+        Initial means.
+    precisions_init : array-like, default=None
+        Initial precision matrices (inverse covariances), in the shape of ``precisions_``.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+    verbose : int, default=0
+    keep_history : bool, default=False
+        Store the parameters after every M-step in ``params_history_``.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical.
+    precisions_ : ndarray
+        Inverses of ``covariances_``, same shape.
+    precisions_cholesky_ : ndarray
+        Upper-triangular :math:`U_k` with ``precisions_[k] == U_k @ U_k.T``.
+    converged_ : bool
+    n_iter_ : int
+        Iterations (E-step then M-step) of the best run.
+    lower_bound_ : float
+        Mean log-likelihood per sample at the last E-step of the best run.
+    log_likelihood_history_ : ndarray of shape (n_iter_,)
+        The mean log-likelihood per sample at every E-step of the best run; never decreasing.
+    params_history_ : list of dict
+        With ``keep_history=True``: the parameters after 0, 1, ..., ``n_iter_`` M-steps.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emlib import GaussianMixture
+    >>> X = np.r_[np.random.default_rng(0).normal(-3, 1, (100, 2)),
+    ...           np.random.default_rng(1).normal(3, 1, (100, 2))]
+    >>> gm = GaussianMixture(2, random_state=0).fit(X)
+    >>> np.sort(gm.means_[:, 0]).round(0).tolist()
+    [-3.0, 3.0]
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        keep_history=False,
+    ):
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            keep_history=keep_history,
+        )
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+
+    def _check_family_parameters(self, X):
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(
+                f"covariance_type={self.covariance_type!r} is not supported; "
+                f"choose one of {', '.join(map(repr, COVARIANCE_TYPES))}."
+            )
+        check_scalar(self.reg_covar, "reg_covar", Real, min_val=0.0)
+        K, D = self.n_components, X.shape[1]
+        if self.weights_init is not None:
+            w = np.asarray(self.weights_init, dtype=float)
+            if w.shape != (K,):
+                raise ValueError(f"weights_init has shape {w.shape}; expected ({K},).")
+            if np.any(w < 0) or not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
+                raise ValueError("weights_init must be non-negative and sum to 1.")
+        if self.means_init is not None:
+            m = np.asarray(self.means_init, dtype=float)
+            if m.shape != (K, D):
+                raise ValueError(f"means_init has shape {m.shape}; expected ({K}, {D}).")
+        if self.precisions_init is not None:
+            p = np.asarray(self.precisions_init, dtype=float)
+            expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
+            shape = expected[self.covariance_type]
+            if p.shape != shape:
+                raise ValueError(
+                    f"precisions_init has shape {p.shape}; covariance_type="
+                    f"{self.covariance_type!r} expects {shape}."
+                )
+            if self.covariance_type in ("full", "tied"):
+                mats = p.reshape(-1, D, D)
+                if not np.allclose(mats, np.swapaxes(mats, 1, 2)) or np.any(
+                    np.linalg.eigvalsh(mats) <= 0
+                ):
+                    raise ValueError("precisions_init must be symmetric positive definite.")
+            elif np.any(p <= 0):
+                raise ValueError("precisions_init must be positive.")
+
+    def _initialize(self, X, resp):
+        nk, means, covariances = estimate_gaussian_parameters(
+            X, resp, self.reg_covar, self.covariance_type
+        )
+        self.weights_ = (
+            nk / X.shape[0] if self.weights_init is None else np.asarray(self.weights_init, float)
+        )
+        self.means_ = means if self.means_init is None else np.asarray(self.means_init, float)
+        if self.precisions_init is None:
+            self.covariances_ = covariances
+        else:
+            precisions = np.asarray(self.precisions_init, dtype=float)
+            if self.covariance_type in ("full", "tied"):
+                self.covariances_ = np.linalg.inv(precisions)
+            else:
+                self.covariances_ = 1.0 / precisions
+        self.precisions_cholesky_ = precision_cholesky(
+            self.covariances_, self.covariance_type, self.reg_covar
+        )
+
+    def _m_step(self, X, resp):
+        nk, self.means_, self.covariances_ = estimate_gaussian_parameters(
+            X, resp, self.reg_covar, self.covariance_type
+        )
+        self.weights_ = nk / nk.sum()
+        self.precisions_cholesky_ = precision_cholesky(
+            self.covariances_, self.covariance_type, self.reg_covar
+        )
+
+    def _estimate_log_prob(self, X):
+        return log_gaussian_density(X, self.means_, self.precisions_cholesky_, self.covariance_type)
+
+    def _get_parameters(self):
+        return {
+            "weights": self.weights_.copy(),
+            "means": self.means_.copy(),
+            "covariances": self.covariances_.copy(),
+            "precisions_cholesky": self.precisions_cholesky_.copy(),
+        }
+
+    def _set_parameters(self, params):
+        self.weights_ = params["weights"]
+        self.means_ = params["means"]
+        self.covariances_ = params["covariances"]
+        self.precisions_cholesky_ = params["precisions_cholesky"]
+        U = self.precisions_cholesky_
+        if self.covariance_type == "full":
+            self.precisions_ = U @ np.swapaxes(U, 1, 2)
+        elif self.covariance_type == "tied":
+            self.precisions_ = U @ U.T
+        else:
+            self.precisions_ = U**2
+
+    def _n_parameters(self):
+        """Free parameters: :math:`K-1` weights, :math:`KD` means and the covariances."""
+        K, D = self.n_components, self.means_.shape[1]
+        covariance = {
+            "full": K * D * (D + 1) / 2,
+            "tied": D * (D + 1) / 2,
+            "diag": K * D,
+            "spherical": K,
+        }[self.covariance_type]
+        return int(covariance + K * D + K - 1)
+
+    def _sample_component(self, k, n_samples, rng):
+        cov = self.covariances_
+        if self.covariance_type == "full":
+            return rng.multivariate_normal(self.means_[k], cov[k], n_samples)
+        if self.covariance_type == "tied":
+            return rng.multivariate_normal(self.means_[k], cov, n_samples)
+        scale = np.sqrt(cov[k])
+        return self.means_[k] + scale * rng.standard_normal((n_samples, self.means_.shape[1]))

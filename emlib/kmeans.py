@@ -1,0 +1,195 @@
+"""k-means clustering by Lloyd's algorithm, written as hard EM.
+
+k-means minimises the inertia (distortion, Bishop 2006, eq. 9.1)
+
+.. math::
+
+    J = \\sum_{n=1}^{N} \\sum_{k=1}^{K} r_{nk} \\lVert x_n - \\mu_k \\rVert^2,
+    \\qquad r_{nk} \\in \\{0, 1\\},\\ \\sum_k r_{nk} = 1,
+
+by alternating
+
+* a **hard E-step**: :math:`r_{nk} = 1` for the nearest centre, 0 otherwise;
+* an **M-step**: :math:`\\mu_k = \\sum_n r_{nk} x_n / \\sum_n r_{nk}`, the same formula as the
+  Gaussian-mixture mean update, with one-hot responsibilities.
+
+Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import kmeans_plusplus
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["KMeans"]
+
+
+def squared_distances(X, centers):
+    """:math:`\\lVert x_n - \\mu_k \\rVert^2` for all pairs, shape (n_samples, n_clusters).
+
+    Expanded as :math:`\\lVert x\\rVert^2 - 2 x^\\top \\mu + \\lVert \\mu \\rVert^2` so that the
+    work is one matrix product; rounding can make a tiny distance negative, hence the clip.
+    """
+    d2 = (X * X).sum(axis=1)[:, np.newaxis] - 2.0 * X @ centers.T + (centers * centers).sum(axis=1)
+    return np.maximum(d2, 0.0)
+
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """k-means clustering with Lloyd's algorithm (hard EM).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters :math:`K`.
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features)
+        Initial centres: k-means++ seeding (Arthur and Vassilvitskii, 2007, via
+        :func:`sklearn.cluster.kmeans_plusplus`), ``n_clusters`` distinct data points drawn
+        uniformly, or the given array.
+    n_init : int, default=1
+        Number of initialisations; the run with the lowest final inertia is kept. Must be 1
+        when ``init`` is an array.
+    max_iter : int, default=300
+        Maximum number of iterations (one assignment step and one update step each).
+    tol : float, default=1e-4
+        Stop when the squared movement of all centres, summed, falls below ``tol`` times the
+        mean per-feature variance of X (scikit-learn's convention), or when no label changes.
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+    inertia_ : float
+        Sum of squared distances of the samples to their centres.
+    n_iter_ : int
+    inertia_history_ : ndarray of shape (n_iter_,)
+        The inertia right after each assignment step of the best run; never increasing.
+    n_features_in_ : int
+
+    Notes
+    -----
+    A cluster that loses all its points is re-seeded at the sample that lies farthest from its
+    own centre (the worst-served point), which lowers the inertia; with several empty clusters
+    the farthest points are used in turn. This is also what scikit-learn does.
+    """
+
+    def __init__(
+        self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300, tol=1e-4, random_state=None
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _check_parameters(self, X):
+        check_scalar(self.n_clusters, "n_clusters", Integral, min_val=1)
+        check_scalar(self.n_init, "n_init", Integral, min_val=1)
+        check_scalar(self.max_iter, "max_iter", Integral, min_val=1)
+        check_scalar(self.tol, "tol", Real, min_val=0.0)
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} is larger than the number of samples "
+                f"({X.shape[0]}); use fewer clusters or more data."
+            )
+        if isinstance(self.init, str):
+            if self.init not in ("k-means++", "random"):
+                raise ValueError(
+                    f"init={self.init!r} is not supported; use 'k-means++', 'random' or an "
+                    "array of initial centres."
+                )
+        else:
+            centers = np.asarray(self.init, dtype=X.dtype)
+            if centers.shape != (self.n_clusters, X.shape[1]):
+                raise ValueError(
+                    f"init has shape {centers.shape}; expected (n_clusters, n_features) = "
+                    f"({self.n_clusters}, {X.shape[1]})."
+                )
+            if self.n_init != 1:
+                raise ValueError("With explicit initial centres use n_init=1: every run is equal.")
+
+    def _initial_centers(self, X, rng):
+        if isinstance(self.init, str) and self.init == "k-means++":
+            return kmeans_plusplus(X, self.n_clusters, random_state=rng)[0]
+        if isinstance(self.init, str):
+            return X[rng.choice(X.shape[0], self.n_clusters, replace=False)].copy()
+        return np.array(self.init, dtype=X.dtype)
+
+    def _update_centers(self, X, labels, d2_own):
+        """M-step with one-hot responsibilities; empty clusters are re-seeded."""
+        resp = np.zeros((X.shape[0], self.n_clusters), dtype=X.dtype)
+        resp[np.arange(X.shape[0]), labels] = 1.0
+        counts = resp.sum(axis=0)
+        centers = resp.T @ X
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            farthest = np.argsort(d2_own)[::-1][: empty.size]
+            centers[empty] = X[farthest]
+            counts[empty] = 1.0
+        return centers / counts[:, np.newaxis]
+
+    def _lloyd(self, X, centers, tol):
+        history = []
+        labels_old = None
+        strict = False
+        for n_iter in range(1, self.max_iter + 1):
+            d2 = squared_distances(X, centers)
+            labels = d2.argmin(axis=1)
+            d2_own = d2[np.arange(X.shape[0]), labels]
+            history.append(float(d2_own.sum()))
+            new_centers = self._update_centers(X, labels, d2_own)
+            shift = float(((new_centers - centers) ** 2).sum())
+            centers = new_centers
+            if labels_old is not None and np.array_equal(labels, labels_old):
+                strict = True
+                break
+            if shift <= tol:
+                break
+            labels_old = labels
+        if not strict:
+            # The last update moved the centres: re-assign so labels match them.
+            labels = squared_distances(X, centers).argmin(axis=1)
+        inertia = float(((X - centers[labels]) ** 2).sum())
+        return centers, labels, inertia, n_iter, np.asarray(history)
+
+    def fit(self, X, y=None):
+        """Run Lloyd's algorithm ``n_init`` times and keep the lowest inertia."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self._check_parameters(X)
+        rng = check_random_state(self.random_state)
+        tol = float(np.mean(np.var(X, axis=0))) * self.tol
+        best = None
+        for _ in range(self.n_init):
+            run = self._lloyd(X, self._initial_centers(X, rng), tol)
+            if best is None or run[2] < best[2]:
+                best = run
+        (self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_,
+         self.inertia_history_) = best
+        return self
+
+    def fit_predict(self, X, y=None):
+        """Fit and return the cluster of every sample."""
+        return self.fit(X).labels_
+
+    def _check_fitted_input(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def predict(self, X):
+        """Index of the nearest centre for every sample."""
+        X = self._check_fitted_input(X)
+        return squared_distances(X, self.cluster_centers_).argmin(axis=1)
+
+    def transform(self, X):
+        """Euclidean distance of every sample to every centre."""
+        X = self._check_fitted_input(X)
+        return np.sqrt(squared_distances(X, self.cluster_centers_))
+
+    def score(self, X, y=None):
+        """Minus the inertia of X with respect to the fitted centres (higher is better)."""
+        X = self._check_fitted_input(X)
+        return -float(squared_distances(X, self.cluster_centers_).min(axis=1).sum())
