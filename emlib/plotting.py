@@ -1,0 +1,657 @@
+"""Figures used throughout the course: ellipses, densities, responsibilities and criteria.
+
+Every function that draws on a single panel takes ``ax=None`` (meaning the current Axes,
+:func:`matplotlib.pyplot.gca`) and returns the Axes it drew on; none of them calls
+``plt.show()``. Components are coloured from :data:`PALETTE`, the colour-blind-safe
+Okabe-Ito palette, so component ``k`` has the same colour in every figure.
+"""
+
+from numbers import Integral
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import is_color_like, to_hex, to_rgb
+from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
+from scipy.stats import norm
+from sklearn.utils.validation import check_is_fitted
+
+from .selection import COVARIANCE_TYPES, CRITERIA, SelectionResult
+
+__all__ = [
+    "PALETTE",
+    "component_colors",
+    "plot_1d_mixture",
+    "plot_convergence",
+    "plot_covariance_ellipses",
+    "plot_criteria",
+    "plot_density_contours",
+    "plot_gmm_ellipses",
+    "plot_image_grid",
+    "plot_responsibilities",
+]
+
+#: Okabe-Ito colours, reordered so that the first few are the most distinct on white
+#: (yellow, the faintest, and black, which hides text, come last).
+PALETTE = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#56B4E9",  # sky blue
+    "#CC79A7",  # reddish purple
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+_CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "heldout": "held-out log-lik"}
+_LINESTYLES = ("-", "--", ":")
+_MARKERS = ("o", "s", "^")
+# Row keys of a selection table that are results rather than grid parameters.
+_RESULT_KEYS = ("n_parameters", "log_likelihood", "bic", "aic", "heldout_log_likelihood")
+
+
+def component_colors(n_components):
+    """Colours for ``n_components`` components, as hex strings.
+
+    Up to eight components get :data:`PALETTE`; up to twenty get matplotlib's ``tab10`` or
+    ``tab20`` qualitative maps, which are less colour-blind friendly but still distinct.
+
+    Parameters
+    ----------
+    n_components : int
+
+    Returns
+    -------
+    list of str
+    """
+    if not isinstance(n_components, Integral) or not 1 <= n_components <= 20:
+        raise ValueError(
+            f"n_components must be an integer from 1 to 20, got {n_components!r}; beyond 20 "
+            "colours cannot be told apart, so pass your own list of colours."
+        )
+    if n_components <= len(PALETTE):
+        return list(PALETTE[:n_components])
+    cmap = plt.get_cmap("tab10" if n_components <= 10 else "tab20")
+    return [to_hex(cmap(k)) for k in range(n_components)]
+
+
+def _resolve_colors(colors, n_components):
+    """A list of ``n_components`` colours from None, a single colour or a sequence."""
+    if colors is None:
+        return component_colors(n_components)
+    if is_color_like(colors):
+        return [colors] * n_components
+    colors = list(colors)
+    if len(colors) != n_components:
+        raise ValueError(
+            f"Got {len(colors)} colours for {n_components} components; pass one colour per "
+            "component, a single colour, or None for the default palette."
+        )
+    return colors
+
+
+def _full_covariances(covariances, covariance_type, n_components, n_features):
+    """Expand any of scikit-learn's covariance layouts to an array of shape (K, d, d).
+
+    The layouts are ``full`` (K, d, d), ``tied`` (d, d), ``diag`` (K, d) and ``spherical``
+    (K,), where diagonal entries and spherical values are variances.
+    """
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
+        )
+    covariances = np.asarray(covariances, dtype=float)
+    k, d = n_components, n_features
+    expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
+    if covariances.shape != expected[covariance_type]:
+        raise ValueError(
+            f"For covariance_type={covariance_type!r} with {k} components in {d} dimensions "
+            f"the covariances must have shape {expected[covariance_type]}, got "
+            f"{covariances.shape}; check that covariance_type matches the array."
+        )
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (k, d, d))
+    variances = covariances if covariance_type == "diag" else covariances[:, None] * np.ones(d)
+    return variances[:, :, None] * np.eye(d)
+
+
+def _ellipse_axes(covariance):
+    """Semi-axis lengths (major, minor) and angle in degrees of a 2-D covariance's 1-sigma
+    ellipse, from its eigendecomposition :math:`\\Sigma = V \\Lambda V^\\top`."""
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    if eigenvalues[0] <= 0:
+        raise ValueError(
+            f"Covariance matrix {covariance.tolist()} is not positive definite, so it has no "
+            "ellipse; add a small ridge (reg_covar) to the diagonal."
+        )
+    major = eigenvectors[:, 1]
+    # An axis and its opposite draw the same ellipse, so fold the angle into [0, 180).
+    angle = np.degrees(np.arctan2(major[1], major[0])) % 180.0
+    return np.sqrt(eigenvalues[1]), np.sqrt(eigenvalues[0]), float(angle)
+
+
+def plot_covariance_ellipses(
+    means, covariances, ax=None, n_std=(1, 2, 3), covariance_type="full", colors=None, **kwargs
+):
+    """Draw the contour ellipses of 2-D Gaussian components.
+
+    The ``s``-standard-deviation ellipse of component :math:`k` is the set of points with
+    Mahalanobis distance :math:`(x-\\mu_k)^\\top \\Sigma_k^{-1} (x-\\mu_k) = s^2`. With the
+    eigendecomposition :math:`\\Sigma_k = V \\operatorname{diag}(\\lambda_1, \\lambda_2)
+    V^\\top` (:math:`\\lambda_1 \\ge \\lambda_2`) its full width and height are
+    :math:`2 s \\sqrt{\\lambda_1}` and :math:`2 s \\sqrt{\\lambda_2}`, and it is turned by the
+    angle of the leading eigenvector.
+
+    Parameters
+    ----------
+    means : array-like of shape (n_components, 2)
+        Component means.
+    covariances : array-like
+        Covariances in any of scikit-learn's layouts, see ``covariance_type``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    n_std : float or sequence of float
+        Radii, in standard deviations, of the ellipses drawn around each mean.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        Layout of ``covariances``: (K, 2, 2), (2, 2), (K, 2) variances or (K,) variances.
+    colors : color, sequence of colors or None
+        One colour per component, a single colour for all, or None for :data:`PALETTE`.
+    **kwargs
+        Passed to :class:`matplotlib.patches.Ellipse` (default: unfilled, line width 1.5).
+        A ``label`` is given to the first ellipse only, so it appears once in a legend.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; the ellipses are in ``ax.patches``, component by component, from the
+        smallest radius to the largest.
+
+    Raises
+    ------
+    ValueError
+        If the means are not 2-D points, or the covariances do not match them.
+    """
+    ax = plt.gca() if ax is None else ax
+    means = np.asarray(means, dtype=float)
+    if means.ndim != 2 or means.shape[1] != 2:
+        raise ValueError(
+            f"Covariance ellipses are drawn in the plane, so means must have shape "
+            f"(n_components, 2); got {means.shape}. For higher-dimensional data, plot two "
+            "chosen features or a 2-D projection (e.g. PCA) of the model instead."
+        )
+    n_components = means.shape[0]
+    full = _full_covariances(covariances, covariance_type, n_components, 2)
+    radii = np.atleast_1d(np.asarray(n_std, dtype=float))
+    if radii.ndim != 1 or np.any(radii <= 0):
+        raise ValueError(f"n_std must be positive numbers of standard deviations, got {n_std}.")
+    colors = _resolve_colors(colors, n_components)
+    kwargs.setdefault("fill", False)
+    kwargs.setdefault("linewidth", 1.5)
+    label = kwargs.pop("label", None)
+    for mean, covariance, color in zip(means, full, colors, strict=True):
+        semi_major, semi_minor, angle = _ellipse_axes(covariance)
+        for radius in radii:
+            ax.add_patch(
+                Ellipse(
+                    mean,
+                    width=2 * radius * semi_major,
+                    height=2 * radius * semi_minor,
+                    angle=angle,
+                    edgecolor=color,
+                    label=label,
+                    **kwargs,
+                )
+            )
+            label = None
+    ax.autoscale_view()
+    return ax
+
+
+def _check_model(model, n_features):
+    """Check that ``model`` is fitted on data with ``n_features`` features."""
+    check_is_fitted(model)
+    if model.n_features_in_ != n_features:
+        raise ValueError(
+            f"This plot needs a model fitted on {n_features}-D data, but the model has "
+            f"{model.n_features_in_} features; fit it on {n_features} chosen features or a "
+            "projection of the data."
+        )
+
+
+def plot_gmm_ellipses(model, ax=None, **kwargs):
+    """Covariance ellipses of a fitted 2-D Gaussian mixture.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        Fitted :class:`emlib.GaussianMixture` (or scikit-learn's) on 2-D data.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    **kwargs
+        Passed to :func:`plot_covariance_ellipses` (``n_std``, ``colors``, line styles...).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _check_model(model, 2)
+    return plot_covariance_ellipses(
+        model.means_, model.covariances_, ax=ax, covariance_type=model.covariance_type, **kwargs
+    )
+
+
+def _plane_grid(model, ax, xlim, ylim, grid):
+    """Grid points covering the plotting window, and the window itself.
+
+    A limit not given is taken from the Axes if something is already drawn on them (so a
+    density overlays a scatter plot), else from the means plus or minus three standard
+    deviations of a Gaussian mixture.
+    """
+    if not isinstance(grid, Integral) or grid < 2:
+        raise ValueError(f"grid must be an integer of at least 2 points per axis, got {grid!r}.")
+    if xlim is None or ylim is None:
+        if ax.has_data():
+            default_x, default_y = ax.get_xlim(), ax.get_ylim()
+        elif hasattr(model, "covariances_"):
+            n_components = model.means_.shape[0]
+            full = _full_covariances(model.covariances_, model.covariance_type, n_components, 2)
+            spread = 3 * np.sqrt(np.diagonal(full, axis1=1, axis2=2))
+            low = (model.means_ - spread).min(axis=0)
+            high = (model.means_ + spread).max(axis=0)
+            default_x, default_y = (low[0], high[0]), (low[1], high[1])
+        else:
+            raise ValueError(
+                f"Cannot guess the plotting window of a {type(model).__name__}; pass xlim and "
+                "ylim, or draw the data on the Axes first."
+            )
+        xlim = default_x if xlim is None else xlim
+        ylim = default_y if ylim is None else ylim
+    xx, yy = np.meshgrid(np.linspace(*xlim, grid), np.linspace(*ylim, grid))
+    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()]), tuple(xlim), tuple(ylim)
+
+
+def plot_density_contours(model, ax=None, xlim=None, ylim=None, levels=10, grid=200, **kwargs):
+    """Contour lines of a fitted 2-D density :math:`p(x) = \\exp(\\text{score\\_samples}(x))`.
+
+    Parameters
+    ----------
+    model : fitted density estimator on 2-D data
+        Anything with ``score_samples`` (log-density), e.g. a fitted GaussianMixture.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    xlim, ylim : (float, float), optional
+        Plotting window; by default the current limits of ``ax`` if it already shows data,
+        otherwise the component means plus or minus three standard deviations.
+    levels : int or sequence of float
+        Number of contour levels or the density values at which to draw them.
+    grid : int
+        Number of evaluation points along each axis.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.contour` (e.g. ``cmap``, ``linewidths``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = plt.gca() if ax is None else ax
+    _check_model(model, 2)
+    xx, yy, points, _, _ = _plane_grid(model, ax, xlim, ylim, grid)
+    density = np.exp(model.score_samples(points)).reshape(xx.shape)
+    ax.contour(xx, yy, density, levels=levels, **kwargs)
+    return ax
+
+
+def plot_responsibilities(model, ax=None, xlim=None, ylim=None, grid=200, colors=None, **kwargs):
+    """Colour the plane by the responsibilities :math:`r_k(x) = p(z = k \\mid x)`.
+
+    Each pixel gets the responsibility-weighted average of the component colours,
+    :math:`\\sum_k r_k(x)\\, c_k`, so regions owned by one component show its pure colour
+    and the boundaries between components show the blend.
+
+    Parameters
+    ----------
+    model : fitted mixture on 2-D data
+        Anything with ``predict_proba``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    xlim, ylim : (float, float), optional
+        Window of the image; defaults as in :func:`plot_density_contours`.
+    grid : int
+        Number of pixels along each axis.
+    colors : sequence of colors, optional
+        One colour per component; :func:`component_colors` by default (at most 20).
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow` (e.g. ``alpha``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The image spans exactly ``xlim`` x ``ylim`` (its ``extent``).
+    """
+    ax = plt.gca() if ax is None else ax
+    _check_model(model, 2)
+    xx, _, points, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid)
+    resp = model.predict_proba(points)
+    palette = np.array([to_rgb(c) for c in _resolve_colors(colors, resp.shape[1])])
+    image = np.clip(resp @ palette, 0.0, 1.0).reshape(*xx.shape, 3)
+    kwargs.setdefault("aspect", "auto")
+    ax.imshow(image, origin="lower", extent=(*xlim, *ylim), **kwargs)
+    return ax
+
+
+def plot_convergence(
+    history, ax=None, ylabel="mean log-likelihood per sample", label=None, **kwargs
+):
+    """Plot an objective against the EM (or k-means) iteration number.
+
+    Parameters
+    ----------
+    history : array-like of shape (n_iterations,)
+        Objective values, entry ``t`` after ``t`` iterations, e.g. a fitted model's
+        ``log_likelihood_history_`` or ``inertia_history_``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    ylabel : str
+        Label of the vertical axis.
+    label : str, optional
+        Legend entry of the line.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot` (default marker ``"o"``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With integer ticks on the iteration axis.
+    """
+    history = np.asarray(history, dtype=float)
+    if history.ndim != 1 or history.size == 0:
+        raise ValueError(
+            f"history must be a non-empty 1-D sequence of objective values, got shape "
+            f"{history.shape}."
+        )
+    ax = plt.gca() if ax is None else ax
+    kwargs.setdefault("marker", "o")
+    ax.plot(np.arange(history.size), history, label=label, **kwargs)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def plot_image_grid(
+    images,
+    shape=(28, 28),
+    ncols=10,
+    titles=None,
+    cmap="gray",
+    vmin=0.0,
+    vmax=1.0,
+    fig=None,
+    panel_size=1.0,
+):
+    """Show images, e.g. the pixel means of a Bernoulli mixture, in a grid of panels.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_images, height * width) or (n_images, height, width)
+        Images as flat rows (like ``model.means_``) or as 2-D arrays.
+    shape : (int, int)
+        ``(height, width)`` of one image, used to unflatten rows.
+    ncols : int
+        Panels per row (fewer if there are fewer images).
+    titles : sequence of str, optional
+        One title per image, e.g. ``[f"{w:.2f}" for w in model.weights_]``.
+    cmap : str or Colormap
+        Colour map; the default shows pixel probabilities in grey levels.
+    vmin, vmax : float
+        Values mapped to the ends of the colour map, fixed so that panels are comparable.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw in; a new figure of ``panel_size`` inches per panel by default.
+    panel_size : float
+        Size of one panel in inches when a new figure is made.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (n_rows, ncols)
+        One Axes per panel; panels beyond the last image are switched off. The Figure is
+        ``axes.flat[0].figure``.
+    """
+    images = np.asarray(images, dtype=float)
+    height, width = shape
+    if images.ndim == 2 and images.shape[1] == height * width:
+        images = images.reshape(-1, height, width)
+    if images.ndim != 3 or images.shape[1:] != (height, width) or images.shape[0] == 0:
+        raise ValueError(
+            f"images must have shape (n_images, {height * width}) or (n_images, {height}, "
+            f"{width}) for shape={tuple(shape)}, got {images.shape}; set shape to the size "
+            "of one image."
+        )
+    n_images = images.shape[0]
+    if titles is not None and len(titles) != n_images:
+        raise ValueError(f"Got {len(titles)} titles for {n_images} images; pass one per image.")
+    ncols = min(ncols, n_images)
+    nrows = -(-n_images // ncols)
+    if fig is None:
+        fig = plt.figure(figsize=(ncols * panel_size, nrows * panel_size))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        if index >= n_images:
+            ax.axis("off")
+            continue
+        ax.imshow(images[index], cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[index], fontsize="small")
+    return axes
+
+
+def _selection_rows(result):
+    """Rows (dicts) from a SelectionResult, a list of row dicts or a dict of columns."""
+    if isinstance(result, SelectionResult):
+        return result.rows
+    if isinstance(result, dict):
+        lengths = {len(values) for values in result.values()}
+        if len(lengths) != 1:
+            raise ValueError("All columns of the criteria table must have the same length.")
+        return [
+            dict(zip(result, values, strict=True)) for values in zip(*result.values(), strict=True)
+        ]
+    return list(result)
+
+
+def plot_criteria(result, ax=None, criteria=("bic", "aic"), x="n_components"):
+    """Plot model-selection criteria against the number of components, marking the best.
+
+    One line per criterion and per group of the other grid parameters (e.g. one per
+    covariance type); each criterion's overall best candidate -- lowest BIC or AIC, highest
+    held-out log-likelihood -- is marked with a star.
+
+    Parameters
+    ----------
+    result : SelectionResult, list of dict or dict of sequences
+        Output of :func:`emlib.selection.select_mixture`, its ``rows``, or columns such as
+        ``{"n_components": [1, 2, 3], "bic": [...], "aic": [...]}``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    criteria : sequence of {"bic", "aic"}, or ("heldout",)
+        What to plot. The held-out log-likelihood per sample lives on a different scale
+        from the totals BIC and AIC, so it must be plotted on its own Axes.
+    x : str
+        Column on the horizontal axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    criteria = tuple(criteria)
+    unknown = [c for c in criteria if c not in CRITERIA]
+    if unknown or not criteria:
+        raise ValueError(f"criteria must be chosen from {tuple(CRITERIA)}, got {criteria}.")
+    if "heldout" in criteria and len(criteria) > 1:
+        raise ValueError(
+            "The held-out log-likelihood (per sample) and BIC/AIC (totals) have different "
+            "scales; plot criteria=('heldout',) on a second Axes."
+        )
+    rows = _selection_rows(result)
+    for criterion in criteria:
+        if any(row.get(CRITERIA[criterion][0]) is None for row in rows):
+            raise ValueError(
+                f"The table has no {criterion!r} values (for 'heldout', rerun the selection "
+                "with cv set)."
+            )
+    ax = plt.gca() if ax is None else ax
+    group_keys = [k for k in rows[0] if k != x and k not in _RESULT_KEYS]
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in group_keys), []).append(row)
+    palette = component_colors(max(len(groups), len(criteria)))
+
+    x_name = "K" if x == "n_components" else x
+    for c_index, criterion in enumerate(criteria):
+        key, larger_is_better = CRITERIA[criterion]
+        line_colors = []
+        for g_index, (group, group_rows) in enumerate(groups.items()):
+            color = palette[g_index if len(groups) > 1 else c_index]
+            name = _CRITERION_LABELS[criterion]
+            if group_keys:
+                name += " (" + ", ".join(str(v) for v in group) + ")"
+            ax.plot(
+                [row[x] for row in group_rows],
+                [row[key] for row in group_rows],
+                color=color,
+                label=name,
+                linestyle=_LINESTYLES[c_index % 3],
+                marker=_MARKERS[c_index % 3],
+            )
+            line_colors += [color] * len(group_rows)
+        # Points in group order, matching line_colors; the first optimum wins ties.
+        ordered = [row for group_rows in groups.values() for row in group_rows]
+        values = np.array([row[key] for row in ordered])
+        best = int(np.argmax(values) if larger_is_better else np.argmin(values))
+        where = ", ".join(str(ordered[best][k]) for k in group_keys)
+        ax.plot(
+            ordered[best][x],
+            values[best],
+            linestyle="none",
+            marker="*",
+            markersize=16,
+            color=line_colors[best],
+            markeredgecolor="black",
+            zorder=3,
+            label=f"best {_CRITERION_LABELS[criterion]}: {x_name}={ordered[best][x]}"
+            + (f" ({where})" if where else ""),
+        )
+
+    ax.set_xlabel("number of components K" if x == "n_components" else x)
+    ax.set_ylabel(
+        "held-out log-likelihood per sample (higher is better)"
+        if criteria == ("heldout",)
+        else "criterion (lower is better)"
+    )
+    if all(isinstance(row[x], Integral) for row in rows):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_1d_mixture(
+    model=None,
+    ax=None,
+    *,
+    x=None,
+    weights=None,
+    means=None,
+    variances=None,
+    label="mixture",
+    color="black",
+    linestyle="-",
+    show_components=True,
+):
+    """Plot a 1-D Gaussian mixture density and its weighted components.
+
+    Draws :math:`p(x) = \\sum_k \\pi_k \\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)` as a thick line
+    and, optionally, each term :math:`\\pi_k \\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)` in the
+    component's colour. Call it twice with different ``label`` and ``linestyle`` to compare
+    a true mixture with a fitted one.
+
+    Parameters
+    ----------
+    model : fitted GaussianMixture on 1-D data, optional
+        Source of the parameters. Give either a model or all of ``weights``, ``means`` and
+        ``variances``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    x : array-like of shape (n_points,), optional
+        Where to evaluate the densities; by default 500 points covering every component's
+        mean plus or minus four standard deviations.
+    weights, means, variances : array-like of shape (n_components,), optional
+        Mixture parameters given directly (variances, not standard deviations).
+    label : str
+        Legend entry of the mixture line; the components share one entry after it.
+    color : color
+        Colour of the mixture line.
+    linestyle : str
+        Line style of the mixture and component lines.
+    show_components : bool
+        Whether to draw the weighted components too.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    given = [v is not None for v in (weights, means, variances)]
+    if not (model is None and all(given) or model is not None and not any(given)):
+        raise ValueError(
+            "Pass either a fitted model or all three of weights, means and variances."
+        )
+    if model is not None:
+        _check_model(model, 1)
+        weights = model.weights_
+        means = model.means_[:, 0]
+        variances = _full_covariances(
+            model.covariances_, model.covariance_type, weights.shape[0], 1
+        )[:, 0, 0]
+    weights, means, variances = (np.asarray(v, dtype=float) for v in (weights, means, variances))
+    if not (weights.ndim == 1 and weights.shape == means.shape == variances.shape):
+        raise ValueError(
+            f"weights, means and variances must be 1-D with one entry per component, got "
+            f"shapes {weights.shape}, {means.shape} and {variances.shape}."
+        )
+    if np.any(variances <= 0) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+        raise ValueError("variances must be positive and weights non-negative and summing to one.")
+    std = np.sqrt(variances)
+    if x is None:
+        x = np.linspace((means - 4 * std).min(), (means + 4 * std).max(), 500)
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-D grid of points, got shape {x.shape}.")
+    ax = plt.gca() if ax is None else ax
+    weighted = weights * norm.pdf(x[:, None], loc=means, scale=std)
+    # The mixture goes on top of its components, which it equals where one dominates.
+    ax.plot(
+        x,
+        weighted.sum(axis=1),
+        color=color,
+        linestyle=linestyle,
+        linewidth=2.5,
+        label=label,
+        zorder=3,
+    )
+    if show_components:
+        colors = component_colors(weights.size)
+        for k in range(weights.size):
+            ax.plot(
+                x,
+                weighted[:, k],
+                color=colors[k],
+                linestyle=linestyle,
+                linewidth=1.2,
+                label=f"{label}: weighted components" if k == 0 else None,
+            )
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    return ax

@@ -1,0 +1,424 @@
+"""Choosing the number of components (and the covariance structure) of a mixture.
+
+Three yardsticks are computed for every candidate model, each fitted by maximum likelihood
+(or MAP) to the :math:`N` training samples with total log-likelihood :math:`\\log L` and
+:math:`p` free parameters:
+
+.. math::
+
+    \\mathrm{BIC} = -2 \\log L + p \\log N, \\qquad
+    \\mathrm{AIC} = -2 \\log L + 2 p,
+
+both lower-is-better (Schwarz, 1978; Akaike, 1974), and the held-out log-likelihood per
+sample from :math:`k`-fold cross-validation, higher-is-better:
+
+.. math::
+
+    \\ell_{\\text{held-out}} = \\frac{1}{N} \\sum_{f=1}^{k} \\sum_{n \\in \\text{fold } f}
+    \\log p(x_n \\mid \\hat\\theta_{-f}),
+
+where :math:`\\hat\\theta_{-f}` is fitted with fold :math:`f` left out. Every sample is held
+out exactly once, so this is the mean out-of-fold log-likelihood per sample.
+"""
+
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold, ParameterGrid
+from sklearn.utils import check_array
+
+from .gaussian import GaussianMixture
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "CRITERIA",
+    "SelectionResult",
+    "aic",
+    "bic",
+    "n_parameters",
+    "n_parameters_bernoulli",
+    "select_gaussian_mixture",
+    "select_mixture",
+]
+
+COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
+
+# Criteria understood by SelectionResult.best and plotting.plot_criteria:
+# name -> (row key, whether larger values are better).
+CRITERIA = {
+    "bic": ("bic", False),
+    "aic": ("aic", False),
+    "heldout": ("heldout_log_likelihood", True),
+}
+
+# Column headers of the printed table; grid parameters not listed keep their own name.
+_HEADERS = {
+    "covariance_type": "covariance",
+    "n_components": "K",
+    "n_parameters": "parameters",
+    "log_likelihood": "train log-lik (total)",
+    "bic": "BIC",
+    "aic": "AIC",
+    "heldout_log_likelihood": "held-out log-lik / sample",
+}
+
+
+def _check_positive_int(value, name):
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def n_parameters(n_components, n_features, covariance_type="full"):
+    """Number of free parameters of a Gaussian mixture.
+
+    With :math:`K` components in :math:`d` dimensions, the count is :math:`K - 1` weights (they
+    sum to one), :math:`K d` means and the covariance parameters: :math:`K d(d+1)/2` for
+    ``"full"``, :math:`K d` for ``"diag"``, :math:`d(d+1)/2` for ``"tied"`` (one matrix shared
+    by all components) and :math:`K` for ``"spherical"``.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components :math:`K`.
+    n_features : int
+        Dimension :math:`d` of the data.
+    covariance_type : {"full", "diag", "tied", "spherical"}
+        Covariance structure.
+
+    Returns
+    -------
+    int
+        The parameter count :math:`p` used by BIC and AIC.
+    """
+    _check_positive_int(n_components, "n_components")
+    _check_positive_int(n_features, "n_features")
+    k, d = int(n_components), int(n_features)
+    covariance_counts = {
+        "full": k * d * (d + 1) // 2,
+        "diag": k * d,
+        "tied": d * (d + 1) // 2,
+        "spherical": k,
+    }
+    if covariance_type not in covariance_counts:
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
+        )
+    return covariance_counts[covariance_type] + k * d + k - 1
+
+
+def n_parameters_bernoulli(n_components, n_features):
+    """Number of free parameters of a mixture of multivariate Bernoulli distributions.
+
+    Each of the :math:`K` components has one success probability per binary feature
+    (:math:`K D` in all) and the weights add :math:`K - 1`: :math:`p = K D + K - 1`.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components :math:`K`.
+    n_features : int
+        Number of binary features :math:`D` (pixels, for images).
+
+    Returns
+    -------
+    int
+        The parameter count :math:`p`.
+    """
+    _check_positive_int(n_components, "n_components")
+    _check_positive_int(n_features, "n_features")
+    return int(n_components) * int(n_features) + int(n_components) - 1
+
+
+def bic(log_likelihood, n_params, n_samples):
+    """Bayesian information criterion :math:`-2 \\log L + p \\log N` (lower is better).
+
+    Parameters
+    ----------
+    log_likelihood : float
+        Total (not per-sample) log-likelihood :math:`\\log L` of the training data.
+    n_params : int
+        Number of free parameters :math:`p`.
+    n_samples : int
+        Number of training samples :math:`N`.
+
+    Returns
+    -------
+    float
+    """
+    return float(-2.0 * log_likelihood + n_params * np.log(n_samples))
+
+
+def aic(log_likelihood, n_params):
+    """Akaike information criterion :math:`-2 \\log L + 2 p` (lower is better).
+
+    Parameters
+    ----------
+    log_likelihood : float
+        Total (not per-sample) log-likelihood :math:`\\log L` of the training data.
+    n_params : int
+        Number of free parameters :math:`p`.
+
+    Returns
+    -------
+    float
+    """
+    return float(-2.0 * log_likelihood + 2.0 * n_params)
+
+
+def _format_cell(key, value):
+    if value is None:
+        return ""
+    if key == "heldout_log_likelihood":
+        return f"{value:.3f}"
+    if key in ("log_likelihood", "bic", "aic"):
+        return f"{value:.1f}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True, repr=False)
+class SelectionResult:
+    """Table of candidate mixtures with their training fit and selection criteria.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One dict per candidate, in the order they were fitted. Keys: the grid parameters
+        (``param_names``), ``"n_parameters"``, ``"log_likelihood"`` (total training
+        log-likelihood, not per sample), ``"bic"``, ``"aic"`` and
+        ``"heldout_log_likelihood"`` (mean out-of-fold log-likelihood per sample, or None when
+        cross-validation was switched off). Values are plain Python numbers and strings.
+    models : list
+        The candidates refitted on all the data, aligned with ``rows``.
+    param_names : tuple of str
+        Names of the grid parameters, in the order of the table's first columns.
+    """
+
+    rows: list
+    models: list
+    param_names: tuple
+
+    def __len__(self):
+        return len(self.rows)
+
+    def _best_index(self, criterion):
+        if criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {tuple(CRITERIA)}, got {criterion!r}.")
+        key, larger_is_better = CRITERIA[criterion]
+        values = self.column(key)
+        if values.dtype == object:
+            raise ValueError(
+                "No held-out log-likelihood was computed (cv=None); rerun the selection with "
+                "cv set to the number of folds, or choose by 'bic' or 'aic'."
+            )
+        # argmin/argmax return the first optimum, so ties go to the earlier (smaller) model.
+        return int(np.argmax(values) if larger_is_better else np.argmin(values))
+
+    def best(self, criterion="bic"):
+        """Row of the best candidate: lowest ``"bic"`` or ``"aic"``, highest ``"heldout"``.
+
+        Parameters
+        ----------
+        criterion : {"bic", "aic", "heldout"}
+
+        Returns
+        -------
+        dict
+            A copy of the winning row; ties go to the candidate fitted first.
+        """
+        return dict(self.rows[self._best_index(criterion)])
+
+    def best_model(self, criterion="bic"):
+        """The fitted model of the row returned by :meth:`best`."""
+        return self.models[self._best_index(criterion)]
+
+    def column(self, key):
+        """Values of one column as an array (object dtype if some entries are None)."""
+        if key not in self.rows[0]:
+            raise KeyError(f"No column {key!r}; the columns are {tuple(self.rows[0])}.")
+        values = [row[key] for row in self.rows]
+        if any(value is None for value in values):
+            return np.array(values, dtype=object)
+        return np.array(values)
+
+    def to_markdown(self):
+        """The table as a Markdown pipe table with rounded numbers.
+
+        Totals (log-likelihood, BIC, AIC) are shown to one decimal, the held-out
+        log-likelihood per sample to three. The held-out column is left out when
+        cross-validation was switched off.
+        """
+        keys = [k for k in self.rows[0] if any(row[k] is not None for row in self.rows)]
+        header = [_HEADERS.get(k, k) for k in keys]
+        body = [[_format_cell(k, row[k]) for k in keys] for row in self.rows]
+        widths = [max(len(cell) for cell in column) for column in zip(header, *body, strict=True)]
+        numeric = [isinstance(self.rows[0][k], (int, float)) for k in keys]
+
+        def line(cells):
+            padded = [
+                c.rjust(w) if num else c.ljust(w)
+                for c, w, num in zip(cells, widths, numeric, strict=True)
+            ]
+            return "| " + " | ".join(padded) + " |"
+
+        rule = (
+            "|"
+            + "|".join(
+                "-" * (w + 1) + ":" if num else ":" + "-" * (w + 1)
+                for w, num in zip(widths, numeric, strict=True)
+            )
+            + "|"
+        )
+        return "\n".join([line(header), rule, *(line(r) for r in body)])
+
+    def __str__(self):
+        return self.to_markdown()
+
+    # A plain-text table (not the default repr with a memory address) keeps notebook
+    # outputs readable and identical between runs.
+    __repr__ = __str__
+
+    def _repr_markdown_(self):
+        return self.to_markdown()
+
+
+def _plain(value):
+    """Turn numpy scalars from a parameter grid into Python ones for clean printing."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def select_mixture(X, estimator, param_grid, *, cv=5, random_state=0):
+    """Fit a grid of mixtures and tabulate BIC, AIC and held-out log-likelihood.
+
+    Works with any emlib mixture (and scikit-learn's ``GaussianMixture``): the estimator is
+    cloned for every grid point and configured with ``set_params``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Training data.
+    estimator : estimator
+        Unfitted template, e.g. ``BernoulliMixture(pixel_prior=1.0, n_init=2)``. It must
+        provide ``fit``, ``score_samples`` and ``_n_parameters``. If its ``random_state`` is
+        None it is set to ``random_state`` so that the whole table is reproducible.
+    param_grid : dict of str -> sequence
+        Values to try for each parameter, e.g. ``{"n_components": range(1, 11)}``. Every
+        combination is fitted (:class:`sklearn.model_selection.ParameterGrid`, parameters
+        in alphabetical order, the last one varying fastest).
+    cv : int or None
+        Number of cross-validation folds for the held-out log-likelihood; None skips the
+        cross-validation (cheaper: one fit per candidate instead of ``cv + 1``).
+    random_state : int
+        Seed of the fold assignment (:class:`sklearn.model_selection.KFold` with shuffling)
+        and, as described above, of the estimator.
+
+    Returns
+    -------
+    SelectionResult
+        One row per grid point; see :class:`SelectionResult` for the columns, its ``best``
+        method for the winner by each criterion.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-4, 1, (100, 1)), rng.normal(4, 1, (100, 1))])
+    >>> result = select_mixture(X, GaussianMixture(), {"n_components": [1, 2, 3]}, cv=3)
+    >>> result.best("bic")["n_components"]
+    2
+    """
+    X = check_array(X, ensure_min_samples=2)
+    n_samples = X.shape[0]
+    grid = list(ParameterGrid(param_grid))
+    template = clone(estimator)
+    if "random_state" in template.get_params() and template.random_state is None:
+        template.set_params(random_state=random_state)
+    if cv is not None:
+        if not isinstance(cv, Integral) or isinstance(cv, bool) or not 2 <= cv <= n_samples:
+            raise ValueError(
+                f"cv must be None or a number of folds between 2 and n_samples={n_samples}, "
+                f"got {cv!r}."
+            )
+        folds = list(KFold(n_splits=cv, shuffle=True, random_state=random_state).split(X))
+
+    rows, models = [], []
+    for params in grid:
+        model = clone(template).set_params(**params).fit(X)
+        if not hasattr(model, "_n_parameters"):
+            raise TypeError(
+                f"{type(model).__name__} has no _n_parameters() method, so BIC and AIC "
+                "cannot be computed; use an emlib mixture or sklearn's GaussianMixture."
+            )
+        n_params = int(model._n_parameters())
+        log_likelihood = float(model.score_samples(X).sum())
+        heldout = None
+        if cv is not None:
+            heldout_total = 0.0
+            for train, test in folds:
+                fold_model = clone(template).set_params(**params).fit(X[train])
+                heldout_total += fold_model.score_samples(X[test]).sum()
+            heldout = float(heldout_total / n_samples)
+        row = {name: _plain(value) for name, value in params.items()}
+        row.update(
+            n_parameters=n_params,
+            log_likelihood=log_likelihood,
+            bic=bic(log_likelihood, n_params, n_samples),
+            aic=aic(log_likelihood, n_params),
+            heldout_log_likelihood=heldout,
+        )
+        rows.append(row)
+        models.append(model)
+    return SelectionResult(rows=rows, models=models, param_names=tuple(grid[0]))
+
+
+def select_gaussian_mixture(
+    X,
+    n_components_range=range(1, 9),
+    covariance_types=COVARIANCE_TYPES,
+    *,
+    n_init=3,
+    cv=5,
+    random_state=0,
+    **gmm_kwargs,
+):
+    """Compare :class:`emlib.GaussianMixture` fits over numbers of components and covariances.
+
+    A convenience wrapper of :func:`select_mixture` with the grid
+    ``{"covariance_type": covariance_types, "n_components": n_components_range}``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Training data.
+    n_components_range : iterable of int
+        Numbers of components to try.
+    covariance_types : iterable of {"full", "diag", "tied", "spherical"}
+        Covariance structures to try.
+    n_init : int
+        Initialisations per fit; more make the comparison less sensitive to local optima.
+    cv : int or None
+        Number of cross-validation folds, or None to skip the held-out column.
+    random_state : int
+        Seed of the fits and of the fold assignment.
+    **gmm_kwargs
+        Further :class:`emlib.GaussianMixture` parameters (``tol``, ``reg_covar``, ...).
+
+    Returns
+    -------
+    SelectionResult
+        Rows grouped by covariance type, then by increasing number of components.
+    """
+    for name in ("n_components", "covariance_type"):
+        if name in gmm_kwargs:
+            raise TypeError(
+                f"{name} is set by the grid; pass the values to try through "
+                "n_components_range and covariance_types instead."
+            )
+    estimator = GaussianMixture(n_init=n_init, random_state=random_state, **gmm_kwargs)
+    grid = {
+        "covariance_type": list(covariance_types),
+        "n_components": list(n_components_range),
+    }
+    return select_mixture(X, estimator, grid, cv=cv, random_state=random_state)

@@ -1,0 +1,235 @@
+"""Tests for emlib.selection: parameter counts, information criteria and the selection table."""
+
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+from sklearn.model_selection import KFold
+from sklearn.neighbors import KernelDensity
+
+from emlib import BernoulliMixture, GaussianMixture
+from emlib.selection import (
+    COVARIANCE_TYPES,
+    SelectionResult,
+    aic,
+    bic,
+    n_parameters,
+    n_parameters_bernoulli,
+    select_gaussian_mixture,
+    select_mixture,
+)
+
+
+@pytest.fixture(scope="module")
+def three_blobs():
+    """Three well-separated round clusters in the plane."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    return np.concatenate([rng.normal(c, 0.8, size=(60, 2)) for c in centres])
+
+
+@pytest.fixture(scope="module")
+def binary_prototypes():
+    """Binary vectors drawn from three well-separated Bernoulli prototypes."""
+    rng = np.random.default_rng(1)
+    prototypes = np.array([[0.9] * 4 + [0.1] * 8, [0.1] * 4 + [0.9] * 4 + [0.1] * 4])
+    prototypes = np.vstack([prototypes, [0.1] * 8 + [0.9] * 4])
+    labels = rng.integers(0, 3, size=300)
+    return (rng.random((300, 12)) < prototypes[labels]).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def gaussian_selection(three_blobs):
+    return select_gaussian_mixture(three_blobs, range(1, 6), n_init=2, cv=3, random_state=0)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(("n_components", "n_features"), [(1, 1), (3, 2), (5, 7)])
+def test_n_parameters_matches_sklearn(covariance_type, n_components, n_features):
+    model = SklearnGaussianMixture(n_components, covariance_type=covariance_type)
+    model.means_ = np.zeros((n_components, n_features))  # all _n_parameters reads
+    assert n_parameters(n_components, n_features, covariance_type) == model._n_parameters()
+
+
+@pytest.mark.parametrize(
+    ("covariance_type", "expected"),
+    # K=3, d=2: 2 weights + 6 means + covariances (9, 6, 3, 3).
+    [("full", 17), ("diag", 14), ("tied", 11), ("spherical", 11)],
+)
+def test_n_parameters_hand_counts(covariance_type, expected):
+    assert n_parameters(3, 2, covariance_type) == expected
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_n_parameters_matches_fitted_emlib_model(three_blobs, covariance_type):
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(three_blobs)
+    assert n_parameters(3, 2, covariance_type) == model._n_parameters()
+
+
+def test_n_parameters_bernoulli(binary_prototypes):
+    assert n_parameters_bernoulli(3, 12) == 3 * 12 + 2
+    model = BernoulliMixture(3, random_state=0).fit(binary_prototypes)
+    assert n_parameters_bernoulli(3, 12) == model._n_parameters()
+
+
+def test_n_parameters_rejects_bad_input():
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        n_parameters(2, 2, "banded")
+    with pytest.raises(ValueError, match="n_components must be a positive integer"):
+        n_parameters(0, 2)
+    with pytest.raises(ValueError, match="n_features must be a positive integer"):
+        n_parameters_bernoulli(2, 2.5)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bic_and_aic_equal_the_model_methods(three_blobs, covariance_type):
+    model = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(three_blobs)
+    log_likelihood = model.score(three_blobs) * three_blobs.shape[0]
+    p = model._n_parameters()
+    assert bic(log_likelihood, p, three_blobs.shape[0]) == pytest.approx(model.bic(three_blobs))
+    assert aic(log_likelihood, p) == pytest.approx(model.aic(three_blobs))
+
+
+def test_table_rows_agree_with_their_models(gaussian_selection, three_blobs):
+    result = gaussian_selection
+    assert len(result) == 4 * 5
+    assert result.param_names == ("covariance_type", "n_components")
+    for row, model in zip(result.rows, result.models, strict=True):
+        assert model.covariance_type == row["covariance_type"]
+        assert model.n_components == row["n_components"]
+        assert row["n_parameters"] == n_parameters(row["n_components"], 2, row["covariance_type"])
+        assert row["log_likelihood"] == pytest.approx(
+            model.score(three_blobs) * three_blobs.shape[0]
+        )
+        assert row["bic"] == pytest.approx(model.bic(three_blobs))
+        assert row["aic"] == pytest.approx(model.aic(three_blobs))
+
+
+def test_rows_grouped_by_covariance_then_components(gaussian_selection):
+    keys = [(row["covariance_type"], row["n_components"]) for row in gaussian_selection.rows]
+    assert keys == [(c, k) for c in COVARIANCE_TYPES for k in range(1, 6)]
+
+
+def test_bic_picks_three_components_on_three_blobs(gaussian_selection):
+    assert gaussian_selection.best("bic")["n_components"] == 3
+    assert gaussian_selection.best("heldout")["n_components"] == 3
+
+
+def test_best_minimises_or_maximises_the_criterion(gaussian_selection):
+    result = gaussian_selection
+    assert result.best("bic")["bic"] == min(result.column("bic"))
+    assert result.best("aic")["aic"] == min(result.column("aic"))
+    heldout = result.column("heldout_log_likelihood")
+    assert result.best("heldout")["heldout_log_likelihood"] == max(heldout)
+    best_model = result.best_model("bic")
+    assert best_model.n_components == result.best("bic")["n_components"]
+    assert best_model.covariance_type == result.best("bic")["covariance_type"]
+
+
+def test_best_returns_a_copy(gaussian_selection):
+    row = gaussian_selection.best("bic")
+    row["bic"] = -np.inf
+    assert gaussian_selection.best("bic")["bic"] > -np.inf
+
+
+def test_best_ties_go_to_the_first_row():
+    rows = [{"n_components": k, "bic": b} for k, b in [(1, 5.0), (2, 3.0), (3, 3.0)]]
+    assert SelectionResult(rows, [None] * 3, ("n_components",)).best("bic")["n_components"] == 2
+
+
+def test_heldout_equals_manual_kfold(gaussian_selection, three_blobs):
+    row = next(
+        r
+        for r in gaussian_selection.rows
+        if r["covariance_type"] == "diag" and r["n_components"] == 2
+    )
+    total = 0.0
+    for train, test in KFold(3, shuffle=True, random_state=0).split(three_blobs):
+        model = GaussianMixture(2, covariance_type="diag", n_init=2, random_state=0)
+        total += model.fit(three_blobs[train]).score_samples(three_blobs[test]).sum()
+    assert row["heldout_log_likelihood"] == pytest.approx(total / three_blobs.shape[0])
+
+
+def test_values_are_plain_python_numbers(gaussian_selection):
+    row = gaussian_selection.rows[0]
+    assert type(row["n_components"]) is int and type(row["n_parameters"]) is int
+    for key in ("log_likelihood", "bic", "aic", "heldout_log_likelihood"):
+        assert type(row[key]) is float
+
+
+def test_selection_is_deterministic(three_blobs):
+    first = select_gaussian_mixture(three_blobs, [2, 3], ["full"], n_init=1, cv=2)
+    second = select_gaussian_mixture(three_blobs, [2, 3], ["full"], n_init=1, cv=2)
+    assert first.rows == second.rows
+
+
+def test_markdown_table(gaussian_selection):
+    text = gaussian_selection.to_markdown()
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(gaussian_selection)
+    assert [cell.strip() for cell in lines[0].strip("|").split("|")] == [
+        "covariance",
+        "K",
+        "parameters",
+        "train log-lik (total)",
+        "BIC",
+        "AIC",
+        "held-out log-lik / sample",
+    ]
+    first = gaussian_selection.rows[0]
+    cells = [cell.strip() for cell in lines[2].strip("|").split("|")]
+    assert cells[:3] == ["full", "1", "5"]
+    assert cells[4] == f"{first['bic']:.1f}"
+    assert cells[6] == f"{first['heldout_log_likelihood']:.3f}"
+    assert str(gaussian_selection) == text == repr(gaussian_selection)
+    assert gaussian_selection._repr_markdown_() == text
+
+
+def test_without_cv_the_heldout_column_is_absent(three_blobs):
+    result = select_gaussian_mixture(three_blobs, [1, 2], ["tied"], cv=None)
+    assert all(row["heldout_log_likelihood"] is None for row in result.rows)
+    assert "held-out" not in result.to_markdown()
+    with pytest.raises(ValueError, match="cv=None"):
+        result.best("heldout")
+    assert result.best("bic")["n_components"] == 2
+
+
+def test_generic_path_chooses_k_for_a_bernoulli_mixture(binary_prototypes):
+    result = select_mixture(
+        binary_prototypes,
+        BernoulliMixture(pixel_prior=0.5, n_init=2),
+        {"n_components": range(1, 6)},
+        cv=3,
+    )
+    assert result.best("bic")["n_components"] == 3
+    assert result.best("heldout")["n_components"] == 3
+    for row, model in zip(result.rows, result.models, strict=True):
+        assert row["n_parameters"] == n_parameters_bernoulli(row["n_components"], 12)
+        assert model.random_state == 0  # filled in because the template left it None
+
+
+def test_generic_path_keeps_an_explicit_random_state(three_blobs):
+    template = SklearnGaussianMixture(random_state=7)
+    result = select_mixture(three_blobs, template, {"n_components": [3]}, cv=None)
+    assert result.models[0].random_state == 7
+    assert template.get_params()["random_state"] == 7
+    assert not hasattr(template, "means_")  # the template itself is never fitted
+
+
+def test_grid_values_from_numpy_become_python_values(three_blobs):
+    result = select_mixture(
+        three_blobs, GaussianMixture(), {"n_components": np.arange(2, 4)}, cv=None
+    )
+    assert [type(row["n_components"]) for row in result.rows] == [int, int]
+
+
+def test_bad_arguments_raise_clear_errors(three_blobs):
+    with pytest.raises(ValueError, match="cv must be None or a number of folds"):
+        select_mixture(three_blobs, GaussianMixture(), {"n_components": [1]}, cv=1)
+    with pytest.raises(TypeError, match="n_components is set by the grid"):
+        select_gaussian_mixture(three_blobs, n_components=3)
+    with pytest.raises(TypeError, match="no _n_parameters"):
+        select_mixture(three_blobs, KernelDensity(), {"bandwidth": [1.0]}, cv=None)
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        select_mixture(three_blobs, GaussianMixture(), {"n_components": [1]}, cv=None).best(
+            "likelihood"
+        )
