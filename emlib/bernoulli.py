@@ -51,7 +51,8 @@ def log_bernoulli_density(X, means):
     ndarray of shape (n_samples, n_components)
     """
     log_off = np.log1p(-means)
-    return X @ (np.log(means) - log_off).T + log_off.sum(axis=1)
+    # Computed as (K, N) and transposed: the column-major layout the E-step reduces fastest.
+    return ((np.log(means) - log_off) @ X.T + log_off.sum(axis=1)[:, np.newaxis]).T
 
 
 class BernoulliMixture(MixtureEM):

@@ -31,6 +31,7 @@ The shapes and conventions of every fitted attribute are scikit-learn's, so the 
 can be compared parameter by parameter.
 """
 
+import math
 from numbers import Real
 
 import numpy as np
@@ -95,8 +96,13 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
         covariances = (X.T @ X - (nk * means.T) @ means) / nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        # Per-dimension variance as E[x^2] - mu^2 under the responsibilities.
-        covariances = (resp.T @ (X * X)) / nk[:, np.newaxis] - means**2 + reg_covar
+        # Per-dimension variance as E[x^2] - mu^2 under the responsibilities. The difference
+        # carries a rounding error of a few eps * E[x^2]; a variance below that cannot be told
+        # from zero, and is set to zero so that a collapsed component is recognised as one.
+        second_moments = (resp.T @ (X * X)) / nk[:, np.newaxis]
+        variances = second_moments - means**2
+        variances[variances <= 16 * np.finfo(X.dtype).eps * second_moments] = 0.0
+        covariances = variances + reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
     return nk, means, covariances
@@ -151,7 +157,8 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
     U = precisions_cholesky
 
     if covariance_type in ("full", "tied"):
-        mahalanobis = np.empty((n_samples, n_components), dtype=X.dtype)
+        # Column-major, so that each component's column is contiguous (see MixtureEM).
+        mahalanobis = np.empty((n_components, n_samples), dtype=X.dtype).T
         if covariance_type == "full":
             log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
             for k in range(n_components):
@@ -167,20 +174,22 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
     elif covariance_type == "diag":
         log_det = np.log(U).sum(axis=1)
         precisions = U**2
+        # (x - mu)^T P (x - mu) expanded into matrix products; computed as (K, N) and
+        # transposed, which gives the column-major layout the E-step wants.
         mahalanobis = (
-            (means**2 * precisions).sum(axis=1)
-            - 2.0 * X @ (means * precisions).T
-            + (X * X) @ precisions.T
-        )
+            (means**2 * precisions).sum(axis=1)[:, np.newaxis]
+            - 2.0 * (means * precisions) @ X.T
+            + precisions @ (X * X).T
+        ).T
     else:  # spherical
         log_det = n_features * np.log(U)
         precisions = U**2
         mahalanobis = (
-            (means**2).sum(axis=1) * precisions
-            - 2.0 * (X @ means.T) * precisions
-            + np.outer((X * X).sum(axis=1), precisions)
-        )
-    return -0.5 * (n_features * np.log(2 * np.pi) + mahalanobis) + log_det
+            precisions[:, np.newaxis]
+            * ((means**2).sum(axis=1)[:, np.newaxis] - 2.0 * means @ X.T + (X * X).sum(axis=1))
+        ).T
+    # math.log keeps a Python float, which does not promote float32 arrays to float64.
+    return -0.5 * (n_features * math.log(2 * math.pi) + mahalanobis) + log_det
 
 
 class GaussianMixture(MixtureEM):
@@ -322,14 +331,19 @@ class GaussianMixture(MixtureEM):
         nk, means, covariances = estimate_gaussian_parameters(
             X, resp, self.reg_covar, self.covariance_type
         )
+        # Initial arrays take the dtype of X, so that float32 data are fitted in float32.
         self.weights_ = (
-            nk / X.shape[0] if self.weights_init is None else np.asarray(self.weights_init, float)
+            nk / X.shape[0]
+            if self.weights_init is None
+            else np.asarray(self.weights_init, dtype=X.dtype)
         )
-        self.means_ = means if self.means_init is None else np.asarray(self.means_init, float)
+        self.means_ = (
+            means if self.means_init is None else np.asarray(self.means_init, dtype=X.dtype)
+        )
         if self.precisions_init is None:
             self.covariances_ = covariances
         else:
-            precisions = np.asarray(self.precisions_init, dtype=float)
+            precisions = np.asarray(self.precisions_init, dtype=X.dtype)
             if self.covariance_type in ("full", "tied"):
                 self.covariances_ = np.linalg.inv(precisions)
             else:

@@ -1,0 +1,153 @@
+"""BernoulliMixture: a loop-based reference, MAP-EM, 784 features, binary input only."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from emlib import BernoulliMixture
+from emlib.datasets import load_mnist, make_binary_patterns
+from emlib.metrics import matched_accuracy
+
+
+def reference_em(X, weights, means, n_iter, a=0.0, b=0.0):
+    """EM written with explicit loops and products of probabilities (tiny data only)."""
+    N, D = X.shape
+    K = len(weights)
+    weights, means = np.array(weights, float), np.array(means, float)
+    objectives = []
+    for _ in range(n_iter):
+        joint = np.empty((N, K))
+        for n, k in itertools.product(range(N), range(K)):
+            p = 1.0
+            for d in range(D):
+                p *= means[k, d] if X[n, d] == 1 else 1.0 - means[k, d]
+            joint[n, k] = weights[k] * p
+        log_prior = a * np.sum(np.log(means) + np.log(1 - means)) + b * np.sum(np.log(weights))
+        objectives.append((np.sum(np.log(joint.sum(axis=1))) + log_prior) / N)
+        resp = joint / joint.sum(axis=1, keepdims=True)
+        for k in range(K):
+            nk = resp[:, k].sum()
+            weights[k] = (nk + b) / (N + K * b)
+            for d in range(D):
+                means[k, d] = (sum(resp[n, k] * X[n, d] for n in range(N)) + a) / (nk + 2 * a)
+    return weights, means, objectives
+
+
+@pytest.mark.parametrize("a, b", [(0.0, 0.0), (1.0, 0.0), (0.5, 2.0)])
+def test_matches_loop_reference(a, b):
+    rng = np.random.default_rng(0)
+    X = (rng.random((25, 6)) < 0.4).astype(np.uint8)
+    w0, m0 = [0.3, 0.7], rng.uniform(0.2, 0.8, size=(2, 6))
+    ref_w, ref_m, ref_obj = reference_em(X, w0, m0, 6, a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        bm = BernoulliMixture(
+            2, pixel_prior=a, weight_prior=b, weights_init=w0, means_init=m0, max_iter=6, tol=0
+        ).fit(X)
+    np.testing.assert_allclose(bm.weights_, ref_w, rtol=1e-10)
+    np.testing.assert_allclose(bm.means_, ref_m, rtol=1e-10)
+    np.testing.assert_allclose(bm.log_likelihood_history_, ref_obj, rtol=1e-10)
+
+
+def test_finite_with_784_features_where_products_underflow():
+    X, _ = load_mnist(500, binarize=True)
+    bm = BernoulliMixture(10, random_state=0, max_iter=50).fit(X)
+    # Products of 784 Bernoulli probabilities underflow to exactly zero in float64 ...
+    terms = np.where(X[:, None, :] == 1, bm.means_[None], 1 - bm.means_[None])
+    assert np.mean(terms.prod(axis=2) == 0.0) > 0.1
+    # ... but every quantity the model reports is finite.
+    assert np.all(np.isfinite(bm.score_samples(X)))
+    assert np.all((bm.means_ > 0) & (bm.means_ < 1))
+    np.testing.assert_allclose(bm.predict_proba(X).sum(axis=1), 1.0)
+    assert np.all(np.diff(bm.log_likelihood_history_) >= -1e-10)
+
+
+def test_recovers_the_binary_patterns():
+    X, y, prototypes = make_binary_patterns(900, flip_prob=0.1, random_state=0)
+    bm = BernoulliMixture(3, n_init=3, random_state=0).fit(X)
+    assert matched_accuracy(y, bm.predict(X)) > 0.99
+    # Each learned image is its prototype with flips: 0.1 where off and 0.9 where on.
+    expected = np.where(prototypes == 1, 0.9, 0.1)
+    errors = np.abs(expected[:, None, :] - bm.means_[None, :, :]).mean(axis=2)
+    assert np.all(errors.min(axis=1) < 0.04)
+
+
+def test_map_objective_includes_the_log_prior_and_never_decreases():
+    X, _ = load_mnist(300, binarize=True)
+    bm = BernoulliMixture(5, pixel_prior=1.0, weight_prior=1.0, random_state=0).fit(X)
+    assert np.all(np.diff(bm.log_likelihood_history_) >= -1e-12)
+    # Priors pull the pixel probabilities away from 0 and 1: never closer than a/(N_k + 2a).
+    assert bm.means_.min() > 1.0 / (len(X) + 2.0) - 1e-12
+
+
+def test_prior_fixes_pixels_never_seen():
+    X = np.zeros((20, 4), dtype=np.uint8)
+    X[:10, 0] = 1
+    ml = BernoulliMixture(1).fit(X)
+    smoothed = BernoulliMixture(1, pixel_prior=1.0).fit(X)
+    new = np.array([[0, 0, 0, 1]])
+    assert ml.score(new) < -30  # probability about machine epsilon: "impossible"
+    assert smoothed.score(new) > -5
+    np.testing.assert_allclose(smoothed.means_[0], [11 / 22, 1 / 22, 1 / 22, 1 / 22])
+
+
+def test_float32_halves_memory_and_agrees():
+    X, _ = load_mnist(400, binarize=True)
+    kwargs = dict(n_components=4, random_state=0, max_iter=10, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        double = BernoulliMixture(**kwargs).fit(X)
+        single = BernoulliMixture(**kwargs, dtype=np.float32).fit(X)
+    assert single.means_.dtype == np.float32
+    np.testing.assert_allclose(single.means_, double.means_, atol=1e-3)
+
+
+def test_sample_bic_aic():
+    X, _, _ = make_binary_patterns(300, random_state=1)
+    bm = BernoulliMixture(3, random_state=0).fit(X)
+    S, labels = bm.sample(20_000)
+    assert S.shape == (20_000, 64) and set(np.unique(S)) <= {0, 1}
+    np.testing.assert_allclose(S.mean(axis=0), bm.weights_ @ bm.means_, atol=0.02)
+    assert bm._n_parameters() == 3 * 64 + 2
+    log_lik = bm.score(X) * len(X)
+    np.testing.assert_allclose(bm.bic(X), -2 * log_lik + 194 * np.log(len(X)))
+    np.testing.assert_allclose(bm.aic(X), -2 * log_lik + 2 * 194)
+
+
+def test_bool_input_is_accepted():
+    X, _, _ = make_binary_patterns(100, random_state=1)
+    a = BernoulliMixture(2, random_state=0).fit(X)
+    b = BernoulliMixture(2, random_state=0).fit(X.astype(bool))
+    np.testing.assert_allclose(a.means_, b.means_)
+
+
+@pytest.mark.parametrize("X", [np.array([[0.0, 0.5], [1.0, 0.0]]), np.array([[0, 2], [1, 0]])])
+def test_non_binary_data_says_how_to_binarise(X):
+    with pytest.raises(ValueError, match=r"needs binary data .* X = \(X > 0.5\)\.astype"):
+        BernoulliMixture(1).fit(X)
+
+
+def test_non_binary_data_at_predict_time():
+    bm = BernoulliMixture(1).fit(np.eye(3))
+    with pytest.raises(ValueError, match="needs binary data"):
+        bm.predict(np.full((1, 3), 0.3))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"pixel_prior": -1.0}, "pixel_prior == -1.0, must be >= 0.0"),
+        ({"weight_prior": -0.5}, "weight_prior == -0.5, must be >= 0.0"),
+        ({"means_init": np.array([[0.0, 0.5, 0.5]] * 2)}, "strictly between 0 and 1"),
+        ({"means_init": np.full((3, 3), 0.5)}, r"means_init has shape \(3, 3\); expected \(2, 3\)"),
+        ({"weights_init": [0.2, 0.2]}, "must be non-negative and sum to 1"),
+        ({"dtype": np.int32}, "dtype=.* is not supported"),
+        ({"n_components": 4}, r"n_components=4 is larger than the number of samples \(3\)"),
+    ],
+)
+def test_invalid_parameters(params, message):
+    with pytest.raises(ValueError, match=message):
+        BernoulliMixture(**{"n_components": 2, **params}).fit(np.eye(3))
