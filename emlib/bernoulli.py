@@ -176,9 +176,10 @@ class BernoulliMixture(MixtureEM):
     def _update(self, X, resp):
         """The MAP M-step; with zero pseudo-counts, the maximum-likelihood one."""
         a, b = self.pixel_prior, self.weight_prior
-        nk = resp.sum(axis=0)
-        means = (resp.T @ X + a) / (nk + 2 * a)[:, np.newaxis]
         eps = np.finfo(X.dtype).eps
+        # As for Gaussians: a component with no responsibility must not divide zero by zero.
+        nk = resp.sum(axis=0) + 10 * eps
+        means = (resp.T @ X + a) / (nk + 2 * a)[:, np.newaxis]
         weights = (nk + b) / (X.shape[0] + self.n_components * b)
         return weights / weights.sum(), np.clip(means, eps, 1 - eps).astype(X.dtype, copy=False)
 

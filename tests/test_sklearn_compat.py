@@ -1,0 +1,110 @@
+"""scikit-learn's own estimator checks, and binary-data versions for BernoulliMixture."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from emlib import BernoulliMixture, GaussianMixture, KMeans
+from emlib.datasets import make_binary_patterns
+
+# scikit-learn's generic checks feed continuous (often negative) data, which a Bernoulli
+# mixture rejects by design; each of these is re-run on binary data below.
+CONTINUOUS_DATA = "feeds continuous data; BernoulliMixture accepts only 0/1 input"
+BERNOULLI_EXPECTED_FAILURES = {
+    name: CONTINUOUS_DATA
+    for name in [
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit2d_predict1d",
+        "check_array_api_input",
+    ]
+}
+
+
+def expected_failures(estimator):
+    return BERNOULLI_EXPECTED_FAILURES if isinstance(estimator, BernoulliMixture) else {}
+
+
+@parametrize_with_checks(
+    [GaussianMixture(), KMeans(n_clusters=3), BernoulliMixture()],
+    expected_failed_checks=expected_failures,
+    xfail_strict=True,
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def binary():
+    X, _, _ = make_binary_patterns(200, random_state=0)
+    return X
+
+
+def test_bernoulli_fit_returns_self_and_keeps_params(binary):
+    bm = BernoulliMixture(3, pixel_prior=0.5, random_state=0)
+    params = bm.get_params()
+    assert bm.fit(binary) is bm
+    assert bm.get_params() == params
+    assert bm.n_features_in_ == 64
+    assert not hasattr(BernoulliMixture(3), "means_")
+
+
+def test_bernoulli_fit_is_idempotent_and_clonable(binary):
+    bm = BernoulliMixture(3, random_state=0)
+    first = bm.fit(binary).predict_proba(binary)
+    second = bm.fit(binary).predict_proba(binary)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(clone(bm).fit(binary).predict_proba(binary), first)
+
+
+def test_bernoulli_pickles(binary):
+    bm = BernoulliMixture(3, random_state=0).fit(binary)
+    again = pickle.loads(pickle.dumps(bm))
+    np.testing.assert_array_equal(again.score_samples(binary), bm.score_samples(binary))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64, bool])
+def test_bernoulli_accepts_binary_dtypes_and_layouts(binary, dtype):
+    X = np.asfortranarray(binary.astype(dtype))
+    bm = BernoulliMixture(3, random_state=0).fit(X)
+    assert bm.predict(X).shape == (len(X),)
+
+
+def test_bernoulli_methods_are_sample_order_and_subset_invariant(binary):
+    bm = BernoulliMixture(3, random_state=0).fit(binary)
+    order = np.random.default_rng(0).permutation(len(binary))
+    for method in ["predict", "predict_proba", "score_samples"]:
+        full = getattr(bm, method)(binary)
+        np.testing.assert_allclose(getattr(bm, method)(binary[order]), full[order])
+        np.testing.assert_allclose(getattr(bm, method)(binary[:10]), full[:10])
+
+
+def test_bernoulli_rejects_nan_and_wrong_feature_count(binary):
+    bm = BernoulliMixture(2, random_state=0).fit(binary)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        bm.fit(np.where(binary == 1, np.nan, 0.0))
+    with pytest.raises(ValueError, match="X has 63 features, but BernoulliMixture is expecting 64"):
+        bm.predict(binary[:, :63])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        bm.predict(binary[0])
