@@ -67,7 +67,12 @@ def gaussian(repeats, short, long):
     rng = np.random.default_rng(0)
     K, D = 10, 10
     means = X[rng.choice(len(X), K, replace=False)]
-    for covariance_type, target in [("full", 0.5), ("diag", 0.8), ("tied", 1.0), ("spherical", 1.0)]:
+    for covariance_type, target in [
+        ("full", 0.5),
+        ("diag", 0.8),
+        ("tied", 1.0),
+        ("spherical", 1.0),
+    ]:
         precisions = {
             "full": np.stack([np.eye(D)] * K),
             "tied": np.eye(D),
@@ -84,10 +89,10 @@ def gaussian(repeats, short, long):
             tol=0.0,
         )
         ours = per_iteration(
-            lambda n: emlib.GaussianMixture(max_iter=n, **kwargs), X, short, long, repeats
+            lambda n, kw=kwargs: emlib.GaussianMixture(max_iter=n, **kw), X, short, long, repeats
         )
         theirs = per_iteration(
-            lambda n: SklearnGaussianMixture(max_iter=n, **kwargs), X, short, long, repeats
+            lambda n, kw=kwargs: SklearnGaussianMixture(max_iter=n, **kw), X, short, long, repeats
         )
         report(f"GaussianMixture {covariance_type:<9} N=100k D=10 K=10", ours, theirs, target)
 
@@ -95,7 +100,10 @@ def gaussian(repeats, short, long):
 def kmeans(repeats):
     X, _ = make_blobs(100_000, n_features=10, centers=10, cluster_std=2.0, random_state=0)
     digits = load_mnist(10_000, binarize=True)[0].astype(np.float64)
-    for name, data, K in [("blobs N=100k D=10", X, 10), ("binarised MNIST N=10k D=784", digits, 10)]:
+    for name, data, K in [
+        ("blobs N=100k D=10", X, 10),
+        ("binarised MNIST N=10k D=784", digits, 10),
+    ]:
         init = data[np.random.default_rng(1).choice(len(data), K, replace=False)]
         # Boundary points may flip on rounding and change when Lloyd stops: time only
         # iterations that both libraries run.
@@ -106,12 +114,18 @@ def kmeans(repeats):
         )
         short, long = 1, max(2, n_iter)
         ours = per_iteration(
-            lambda n, d=data, c=init: emlib.KMeans(K, init=c, max_iter=n, tol=0), data,
-            short, long, repeats,
+            lambda n, c=init, k=K: emlib.KMeans(k, init=c, max_iter=n, tol=0),
+            data,
+            short,
+            long,
+            repeats,
         )
         theirs = per_iteration(
-            lambda n, d=data, c=init: SklearnKMeans(K, init=c, n_init=1, max_iter=n, tol=0),
-            data, short, long, repeats,
+            lambda n, c=init, k=K: SklearnKMeans(k, init=c, n_init=1, max_iter=n, tol=0),
+            data,
+            short,
+            long,
+            repeats,
         )
         report(f"KMeans {name}", ours, theirs, 1.0)
 
@@ -128,13 +142,21 @@ def bernoulli(repeats, short, long):
         Xd = X.astype(dtype)
         W = np.log(means).astype(dtype)
         R = rng.dirichlet(np.ones(K), size=len(X)).astype(dtype)
-        products = seconds(lambda: (W @ Xd.T, R.T @ Xd), repeats)  # noqa: B023
+        products = seconds(lambda W=W, R=R, Xd=Xd: (W @ Xd.T, R.T @ Xd), repeats)
         ours = per_iteration(
-            lambda n: emlib.BernoulliMixture(  # noqa: B023
-                K, means_init=means, weights_init=np.full(K, 1 / K), max_iter=n, tol=0,
-                init_params="random_from_data", dtype=dtype,
+            lambda n, dt=dtype: emlib.BernoulliMixture(
+                K,
+                means_init=means,
+                weights_init=np.full(K, 1 / K),
+                max_iter=n,
+                tol=0,
+                init_params="random_from_data",
+                dtype=dt,
             ),
-            X, short, long, repeats,
+            X,
+            short,
+            long,
+            repeats,
         )
         ratio = ours / products
         verdict = "ok" if ratio <= 1.5 else "MISSED"
@@ -150,11 +172,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
     args = parser.parse_args()
     repeats, short, long = (1, 2, 4) if args.quick else (5, 5, 25)
-    blas = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
-            for i in threadpool_info() if i["user_api"] == "blas"]
+    blas = [
+        f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}")
-    print(f"python {platform.python_version()}, numpy {np.__version__}, "
-          f"scikit-learn {sklearn.__version__}, BLAS: {'; '.join(sorted(set(blas)))}")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"scikit-learn {sklearn.__version__}, BLAS: {'; '.join(sorted(set(blas)))}"
+    )
     print(f"{'':44} {'emlib':>12} {'reference':>12} {'ratio':>8}")
     gaussian(repeats, short, long)
     kmeans(repeats)

@@ -1,27 +1,27 @@
-"""Mixtures of multivariate Bernoulli distributions for binary data, fitted by EM.
+r"""Mixtures of multivariate Bernoulli distributions for binary data, fitted by EM.
 
 Each component is a product of independent Bernoulli variables (Bishop, 2006, Section 9.3.3):
 
 .. math::
 
-    p(x \\mid \\mu_k) = \\prod_{d=1}^{D} \\mu_{kd}^{x_d} (1 - \\mu_{kd})^{1 - x_d}.
+    p(x \mid \mu_k) = \prod_{d=1}^{D} \mu_{kd}^{x_d} (1 - \mu_{kd})^{1 - x_d}.
 
 With 784 pixels that product is far below the smallest float, so the E-step works with its
 logarithm, which is one matrix product for all samples and components at once:
 
 .. math::
 
-    \\log p(x_n \\mid \\mu_k) = \\sum_d x_{nd} \\log\\frac{\\mu_{kd}}{1 - \\mu_{kd}}
-    + \\sum_d \\log(1 - \\mu_{kd}).
+    \log p(x_n \mid \mu_k) = \sum_d x_{nd} \log\frac{\mu_{kd}}{1 - \mu_{kd}}
+    + \sum_d \log(1 - \mu_{kd}).
 
 The M-step, with optional smoothing priors given as pseudo-counts (a symmetric
-:math:`\\mathrm{Beta}(a+1, a+1)` prior on every :math:`\\mu_{kd}` and a symmetric
-:math:`\\mathrm{Dirichlet}(b+1)` prior on the weights), is
+:math:`\mathrm{Beta}(a+1, a+1)` prior on every :math:`\mu_{kd}` and a symmetric
+:math:`\mathrm{Dirichlet}(b+1)` prior on the weights), is
 
 .. math::
 
-    \\mu_{kd} = \\frac{\\sum_n r_{nk} x_{nd} + a}{N_k + 2a}, \\qquad
-    \\pi_k = \\frac{N_k + b}{N + K b}.
+    \mu_{kd} = \frac{\sum_n r_{nk} x_{nd} + a}{N_k + 2a}, \qquad
+    \pi_k = \frac{N_k + b}{N + K b}.
 
 With :math:`a = b = 0` this is maximum likelihood; otherwise it is MAP-EM, and the objective
 recorded is the log-posterior per sample, which never decreases either.
@@ -39,7 +39,7 @@ __all__ = ["BernoulliMixture", "log_bernoulli_density"]
 
 
 def log_bernoulli_density(X, means):
-    """:math:`\\log p(x_n \\mid \\mu_k)` for every sample and component, in one product.
+    r""":math:`\log p(x_n \mid \mu_k)` for every sample and component, in one product.
 
     Parameters
     ----------
@@ -56,14 +56,14 @@ def log_bernoulli_density(X, means):
 
 
 class BernoulliMixture(MixtureEM):
-    """Mixture of multivariate Bernoulli distributions fitted by (MAP-)EM.
+    r"""Mixture of multivariate Bernoulli distributions fitted by (MAP-)EM.
 
     Parameters
     ----------
     n_components : int, default=1
         Number of components :math:`K`.
     pixel_prior : float, default=0.0
-        Pseudo-counts :math:`a` of a symmetric Beta prior on every :math:`\\mu_{kd}`: each
+        Pseudo-counts :math:`a` of a symmetric Beta prior on every :math:`\mu_{kd}`: each
         component behaves as if it had seen ``a`` extra "on" and ``a`` extra "off" values of
         every feature. Zero gives maximum likelihood.
     weight_prior : float, default=0.0
@@ -75,7 +75,7 @@ class BernoulliMixture(MixtureEM):
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
-        Initial :math:`\\mu_{kd}`, strictly between 0 and 1.
+        Initial :math:`\mu_{kd}`, strictly between 0 and 1.
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
     verbose : int, default=0
@@ -103,7 +103,7 @@ class BernoulliMixture(MixtureEM):
     Notes
     -----
     Without a prior, a pixel that is off in every image assigned to a component gets
-    :math:`\\mu_{kd} = 0`, and any new image with that pixel on would have probability zero. So
+    :math:`\mu_{kd} = 0`, and any new image with that pixel on would have probability zero. So
     that logarithms stay finite, probabilities are kept within machine epsilon of (0, 1); use
     ``pixel_prior > 0`` for a principled fix.
     """
@@ -145,14 +145,16 @@ class BernoulliMixture(MixtureEM):
 
     def _validate_input(self, X, *, reset):
         if np.dtype(self.dtype) not in (np.float64, np.float32):
-            raise ValueError(f"dtype={self.dtype!r} is not supported; use numpy.float64 or float32.")
+            raise ValueError(
+                f"dtype={self.dtype!r} is not supported; use numpy.float64 or float32."
+            )
         X = validate_data(self, X, reset=reset, dtype=self.dtype, ensure_min_samples=1 + reset)
         if not np.all((X == 0) | (X == 1)):
             bad = X[(X != 0) & (X != 1)].flat[0]
             raise ValueError(
                 "BernoulliMixture needs binary data (0/1 or bool), but X contains other values "
                 f"(for example {bad:g}). Binarise it first, e.g. X = (X > 0.5).astype(np.uint8) "
-                "for intensities scaled to [0, 1], or use emlib.datasets.load_mnist(binarize=True)."
+                "for intensities in [0, 1], or use emlib.datasets.load_mnist(binarize=True)."
             )
         return X
 
@@ -198,7 +200,7 @@ class BernoulliMixture(MixtureEM):
         return log_bernoulli_density(X, self.means_)
 
     def _log_prior(self):
-        """:math:`a \\sum_{kd} [\\log\\mu_{kd} + \\log(1-\\mu_{kd})] + b \\sum_k \\log\\pi_k`."""
+        r""":math:`a \sum_{kd} [\log\mu_{kd} + \log(1-\mu_{kd})] + b \sum_k \log\pi_k`."""
         a, b = self.pixel_prior, self.weight_prior
         log_prior = 0.0
         if a:

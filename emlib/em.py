@@ -1,11 +1,11 @@
-"""The EM engine shared by every mixture model in emlib, and the ELBO/KL decomposition.
+r"""The EM engine shared by every mixture model in emlib, and the ELBO/KL decomposition.
 
-A finite mixture with weights :math:`\\pi_k` and component densities :math:`p(x \\mid \\theta_k)`
+A finite mixture with weights :math:`\pi_k` and component densities :math:`p(x \mid \theta_k)`
 has the marginal log-likelihood
 
 .. math::
 
-    \\log p(X \\mid \\theta) = \\sum_{n=1}^{N} \\log \\sum_{k=1}^{K} \\pi_k\\, p(x_n \\mid \\theta_k).
+    \log p(X \mid \theta) = \sum_{n=1}^{N} \log \sum_{k=1}^{K} \pi_k\, p(x_n \mid \theta_k).
 
 EM alternates two steps (Dempster, Laird and Rubin, 1977; Bishop, 2006, Section 9.2.2):
 
@@ -13,8 +13,9 @@ EM alternates two steps (Dempster, Laird and Rubin, 1977; Bishop, 2006, Section 
 
   .. math::
 
-      \\log r_{nk} = \\log \\pi_k + \\log p(x_n \\mid \\theta_k)
-                    - \\operatorname{logsumexp}_j \\bigl(\\log \\pi_j + \\log p(x_n \\mid \\theta_j)\\bigr);
+      \log r_{nk} = \log \pi_k + \log p(x_n \mid \theta_k)
+                    - \operatorname{logsumexp}_j
+                      \bigl(\log \pi_j + \log p(x_n \mid \theta_j)\bigr);
 
 * **M-step** -- each family maximises the expected complete-data log-likelihood (plus its
   log-prior, for MAP estimation) given the responsibilities.
@@ -45,14 +46,14 @@ _INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
 def log_normalize(weighted):
-    """Normalise log-weights row by row: log-sum-exp and the normalised probabilities.
+    r"""Normalise log-weights row by row: log-sum-exp and the normalised probabilities.
 
-    For every row :math:`a_{n\\cdot}`, with :math:`m_n = \\max_k a_{nk}`,
+    For every row :math:`a_{n\cdot}`, with :math:`m_n = \max_k a_{nk}`,
 
     .. math::
 
-        \\operatorname{logsumexp}_k a_{nk} = m_n + \\log \\sum_k e^{a_{nk} - m_n},
-        \\qquad r_{nk} = e^{a_{nk} - m_n} \\Big/ \\sum_j e^{a_{nj} - m_n}.
+        \operatorname{logsumexp}_k a_{nk} = m_n + \log \sum_k e^{a_{nk} - m_n},
+        \qquad r_{nk} = e^{a_{nk} - m_n} \Big/ \sum_j e^{a_{nj} - m_n}.
 
     Shifting by the largest term makes the biggest exponential exactly 1, so the sum neither
     underflows nor overflows. The log-sum-exp equals :func:`scipy.special.logsumexp`; it is
@@ -63,12 +64,12 @@ def log_normalize(weighted):
     Parameters
     ----------
     weighted : ndarray of shape (n_samples, n_components)
-        :math:`\\log \\pi_k + \\log p(x_n \\mid \\theta_k)`. Overwritten.
+        :math:`\log \pi_k + \log p(x_n \mid \theta_k)`. Overwritten.
 
     Returns
     -------
     log_norm : ndarray of shape (n_samples,)
-        :math:`\\log p(x_n \\mid \\theta)`.
+        :math:`\log p(x_n \mid \theta)`.
     resp : ndarray of shape (n_samples, n_components)
         The responsibilities (the same memory as ``weighted``).
     """
@@ -157,7 +158,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _estimate_log_prob(self, X):
-        """Return :math:`\\log p(x_n \\mid \\theta_k)`, shape (n_samples, n_components).
+        r"""Return :math:`\log p(x_n \mid \theta_k)`, shape (n_samples, n_components).
 
         A column-major (Fortran-ordered) array makes the row-wise reductions of the E-step
         several times faster, because each row then has only ``n_components`` entries.
@@ -232,12 +233,12 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return resp
 
     def _e_step(self, X):
-        """E-step: mean log-likelihood per sample and the responsibilities.
+        r"""E-step: mean log-likelihood per sample and the responsibilities.
 
-        Implements :math:`r_{nk} = \\exp\\bigl(\\log \\pi_k + \\log p(x_n\\mid\\theta_k) -
-        \\log p(x_n \\mid \\theta)\\bigr)` with the normaliser from log-sum-exp (see
+        Implements :math:`r_{nk} = \exp\bigl(\log \pi_k + \log p(x_n\mid\theta_k) -
+        \log p(x_n \mid \theta)\bigr)` with the normaliser from log-sum-exp (see
         :func:`log_normalize`), so nothing underflows even when every
-        :math:`p(x_n\\mid\\theta_k)` is far below the smallest float.
+        :math:`p(x_n\mid\theta_k)` is far below the smallest float.
 
         Returns
         -------
@@ -331,16 +332,16 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return self._validate_input(X, reset=False)
 
     def score_samples(self, X):
-        """Log-density :math:`\\log p(x_n \\mid \\theta)` of every sample, shape (n_samples,)."""
+        r"""Log-density :math:`\log p(x_n \mid \theta)` of every sample, shape (n_samples,)."""
         X = self._check_fitted_input(X)
         return logsumexp(self._estimate_weighted_log_prob(X), axis=1)
 
     def score(self, X, y=None):
-        """Mean log-likelihood per sample, :math:`\\frac1N \\log p(X \\mid \\theta)`."""
+        r"""Mean log-likelihood per sample, :math:`\frac1N \log p(X \mid \theta)`."""
         return float(np.mean(self.score_samples(X)))
 
     def predict_proba(self, X):
-        """Responsibilities :math:`r_{nk} = p(z_n = k \\mid x_n, \\theta)`."""
+        r"""Responsibilities :math:`r_{nk} = p(z_n = k \mid x_n, \theta)`."""
         X = self._check_fitted_input(X)
         return self._e_step(X)[1]
 
@@ -367,7 +368,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return X, labels
 
     def bic(self, X):
-        """Bayesian information criterion, :math:`-2\\log p(X\\mid\\hat\\theta) + p\\log N`.
+        r"""Bayesian information criterion, :math:`-2\log p(X\mid\hat\theta) + p\log N`.
 
         Lower is better (Schwarz, 1978).
         """
@@ -375,7 +376,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X):
-        """Akaike information criterion, :math:`-2\\log p(X\\mid\\hat\\theta) + 2p`.
+        r"""Akaike information criterion, :math:`-2\log p(X\mid\hat\theta) + 2p`.
 
         Lower is better (Akaike, 1974).
         """
@@ -397,14 +398,14 @@ def _checked_responsibilities(model, X, resp):
 
 
 def elbo(model, X, resp):
-    """Evidence lower bound per sample for responsibilities ``q = resp``.
+    r"""Evidence lower bound per sample for responsibilities ``q = resp``.
 
     .. math::
 
-        \\mathcal{L}(q, \\theta) = \\frac1N \\sum_{n,k} q_{nk}
-        \\bigl(\\log \\pi_k + \\log p(x_n \\mid \\theta_k) - \\log q_{nk}\\bigr),
+        \mathcal{L}(q, \theta) = \frac1N \sum_{n,k} q_{nk}
+        \bigl(\log \pi_k + \log p(x_n \mid \theta_k) - \log q_{nk}\bigr),
 
-    with :math:`0 \\log 0 = 0`. It equals ``model.score(X)`` minus :func:`kl_divergence`
+    with :math:`0 \log 0 = 0`. It equals ``model.score(X)`` minus :func:`kl_divergence`
     (Bishop, 2006, eq. 9.70; Neal and Hinton, 1998).
 
     Parameters
@@ -422,12 +423,12 @@ def elbo(model, X, resp):
 
 
 def kl_divergence(model, X, resp):
-    """Mean Kullback-Leibler divergence from ``resp`` to the posterior over components.
+    r"""Mean Kullback-Leibler divergence from ``resp`` to the posterior over components.
 
     .. math::
 
-        \\frac1N \\sum_{n,k} q_{nk} \\bigl(\\log q_{nk} - \\log p(z_n = k \\mid x_n, \\theta)\\bigr)
-        \\;\\ge\\; 0,
+        \frac1N \sum_{n,k} q_{nk} \bigl(\log q_{nk} - \log p(z_n = k \mid x_n, \theta)\bigr)
+        \;\ge\; 0,
 
     zero exactly when ``resp`` is the posterior (the E-step). Together with :func:`elbo`:
     ``model.score(X) == elbo(model, X, resp) + kl_divergence(model, X, resp)``.

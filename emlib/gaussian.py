@@ -1,31 +1,31 @@
-"""Gaussian mixture models fitted by EM.
+r"""Gaussian mixture models fitted by EM.
 
 The model (Bishop, 2006, Section 9.2) is
 
 .. math::
 
-    p(x \\mid \\theta) = \\sum_{k=1}^{K} \\pi_k\\, \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k).
+    p(x \mid \theta) = \sum_{k=1}^{K} \pi_k\, \mathcal{N}(x \mid \mu_k, \Sigma_k).
 
 Given responsibilities :math:`r_{nk}`, the M-step sets
 
 .. math::
 
-    N_k = \\sum_n r_{nk}, \\qquad
-    \\pi_k = \\frac{N_k}{N}, \\qquad
-    \\mu_k = \\frac{1}{N_k} \\sum_n r_{nk}\\, x_n, \\qquad
-    \\Sigma_k = \\frac{1}{N_k} \\sum_n r_{nk} (x_n - \\mu_k)(x_n - \\mu_k)^\\top + \\epsilon I,
+    N_k = \sum_n r_{nk}, \qquad
+    \pi_k = \frac{N_k}{N}, \qquad
+    \mu_k = \frac{1}{N_k} \sum_n r_{nk}\, x_n, \qquad
+    \Sigma_k = \frac{1}{N_k} \sum_n r_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top + \epsilon I,
 
-where :math:`\\epsilon` is ``reg_covar``. The four covariance types constrain
-:math:`\\Sigma_k`: ``full`` (any), ``tied`` (one matrix shared by all components), ``diag``
-(diagonal) and ``spherical`` (:math:`\\sigma_k^2 I`).
+where :math:`\epsilon` is ``reg_covar``. The four covariance types constrain
+:math:`\Sigma_k`: ``full`` (any), ``tied`` (one matrix shared by all components), ``diag``
+(diagonal) and ``spherical`` (:math:`\sigma_k^2 I`).
 
 Densities are evaluated through the Cholesky factor of each precision matrix,
-:math:`\\Sigma_k^{-1} = U_k U_k^\\top`, so that
+:math:`\Sigma_k^{-1} = U_k U_k^\top`, so that
 
 .. math::
 
-    \\log \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k) = -\\tfrac{D}{2} \\log 2\\pi
-    + \\log \\det U_k - \\tfrac12 \\lVert (x - \\mu_k)^\\top U_k \\rVert^2 .
+    \log \mathcal{N}(x \mid \mu_k, \Sigma_k) = -\tfrac{D}{2} \log 2\pi
+    + \log \det U_k - \tfrac12 \lVert (x - \mu_k)^\top U_k \rVert^2 .
 
 The shapes and conventions of every fitted attribute are scikit-learn's, so the two libraries
 can be compared parameter by parameter.
@@ -60,9 +60,9 @@ def _collapse_error(reg_covar):
 
 
 def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
-    """M-step of a Gaussian mixture: soft counts, means and covariances.
+    r"""M-step of a Gaussian mixture: soft counts, means and covariances.
 
-    Implements :math:`N_k = \\sum_n r_{nk}`, :math:`\\mu_k = \\sum_n r_{nk} x_n / N_k` and the
+    Implements :math:`N_k = \sum_n r_{nk}`, :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the
     covariance update of the chosen type, with ``reg_covar`` added to every diagonal.
 
     Parameters
@@ -109,11 +109,11 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
 
 
 def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
-    """Upper-triangular factors :math:`U_k` with :math:`\\Sigma_k^{-1} = U_k U_k^\\top`.
+    r"""Upper-triangular factors :math:`U_k` with :math:`\Sigma_k^{-1} = U_k U_k^\top`.
 
-    For full and tied covariances :math:`U_k = L_k^{-\\top}` where
-    :math:`\\Sigma_k = L_k L_k^\\top` is the Cholesky factorisation; for diag and spherical,
-    :math:`U_k = 1/\\sqrt{\\sigma^2}` elementwise.
+    For full and tied covariances :math:`U_k = L_k^{-\top}` where
+    :math:`\Sigma_k = L_k L_k^\top` is the Cholesky factorisation; for diag and spherical,
+    :math:`U_k = 1/\sqrt{\sigma^2}` elementwise.
 
     Raises
     ------
@@ -138,7 +138,7 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
 
 
 def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
-    """:math:`\\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)` for every sample and component.
+    r""":math:`\log \mathcal{N}(x_n \mid \mu_k, \Sigma_k)` for every sample and component.
 
     Parameters
     ----------
@@ -362,7 +362,9 @@ class GaussianMixture(MixtureEM):
         )
 
     def _estimate_log_prob(self, X):
-        return log_gaussian_density(X, self.means_, self.precisions_cholesky_, self.covariance_type)
+        return log_gaussian_density(
+            X, self.means_, self.precisions_cholesky_, self.covariance_type
+        )
 
     def _get_parameters(self):
         return {

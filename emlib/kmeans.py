@@ -1,16 +1,16 @@
-"""k-means clustering by Lloyd's algorithm, written as hard EM.
+r"""k-means clustering by Lloyd's algorithm, written as hard EM.
 
 k-means minimises the inertia (distortion, Bishop 2006, eq. 9.1)
 
 .. math::
 
-    J = \\sum_{n=1}^{N} \\sum_{k=1}^{K} r_{nk} \\lVert x_n - \\mu_k \\rVert^2,
-    \\qquad r_{nk} \\in \\{0, 1\\},\\ \\sum_k r_{nk} = 1,
+    J = \sum_{n=1}^{N} \sum_{k=1}^{K} r_{nk} \lVert x_n - \mu_k \rVert^2,
+    \qquad r_{nk} \in \{0, 1\},\ \sum_k r_{nk} = 1,
 
 by alternating
 
 * a **hard E-step**: :math:`r_{nk} = 1` for the nearest centre, 0 otherwise;
-* an **M-step**: :math:`\\mu_k = \\sum_n r_{nk} x_n / \\sum_n r_{nk}`, the same formula as the
+* an **M-step**: :math:`\mu_k = \sum_n r_{nk} x_n / \sum_n r_{nk}`, the same formula as the
   Gaussian-mixture mean update, with one-hot responsibilities.
 
 Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982).
@@ -19,6 +19,7 @@ Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state, check_scalar
@@ -28,13 +29,13 @@ __all__ = ["KMeans"]
 
 
 def squared_distances(X, centers):
-    """:math:`\\lVert x_n - \\mu_k \\rVert^2` for all pairs, shape (n_samples, n_clusters).
+    r""":math:`\lVert x_n - \mu_k \rVert^2` for all pairs, shape (n_samples, n_clusters).
 
-    Expanded as :math:`\\lVert x\\rVert^2 - 2 x^\\top \\mu + \\lVert \\mu \\rVert^2` so that the
+    Expanded as :math:`\lVert x\rVert^2 - 2 x^\top \mu + \lVert \mu \rVert^2` so that the
     work is one matrix product; rounding can make a tiny distance negative, hence the clip.
     """
-    d2 = (X * X).sum(axis=1)[:, np.newaxis] - 2.0 * X @ centers.T + (centers * centers).sum(axis=1)
-    return np.maximum(d2, 0.0)
+    x_sq = np.einsum("ij,ij->i", X, X)[:, np.newaxis]
+    return np.maximum(x_sq - 2.0 * X @ centers.T + (centers * centers).sum(axis=1), 0.0)
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -77,7 +78,14 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     def __init__(
-        self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300, tol=1e-4, random_state=None
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -120,11 +128,18 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return np.array(self.init, dtype=X.dtype)
 
     def _update_centers(self, X, labels, d2_own):
-        """M-step with one-hot responsibilities; empty clusters are re-seeded."""
-        resp = np.zeros((X.shape[0], self.n_clusters), dtype=X.dtype)
-        resp[np.arange(X.shape[0]), labels] = 1.0
-        counts = resp.sum(axis=0)
-        centers = resp.T @ X
+        r"""M-step with one-hot responsibilities; empty clusters are re-seeded.
+
+        The responsibility matrix is one-hot, so it is stored sparse: the product
+        :math:`R^\top X` then costs one pass over X instead of ``n_clusters`` passes.
+        """
+        n_samples = X.shape[0]
+        resp_T = sparse.csr_matrix(
+            (np.ones(n_samples, dtype=X.dtype), (labels, np.arange(n_samples))),
+            shape=(self.n_clusters, n_samples),
+        )
+        counts = np.bincount(labels, minlength=self.n_clusters).astype(X.dtype)
+        centers = resp_T @ X
         empty = np.flatnonzero(counts == 0)
         if empty.size:
             farthest = np.argsort(d2_own)[::-1][: empty.size]
@@ -133,13 +148,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return centers / counts[:, np.newaxis]
 
     def _lloyd(self, X, centers, tol):
+        # ||x||^2 is the same in every iteration and for every centre: it does not change
+        # which centre is nearest, so it is added only to each point's own distance.
+        x_sq = np.einsum("ij,ij->i", X, X)
+        rows = np.arange(X.shape[0])
         history = []
         labels_old = None
         strict = False
-        for n_iter in range(1, self.max_iter + 1):
-            d2 = squared_distances(X, centers)
-            labels = d2.argmin(axis=1)
-            d2_own = d2[np.arange(X.shape[0]), labels]
+        for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (returned below)
+            partial = (centers * centers).sum(axis=1) - 2.0 * X @ centers.T
+            labels = partial.argmin(axis=1)
+            d2_own = np.maximum(x_sq + partial[rows, labels], 0.0)
             history.append(float(d2_own.sum()))
             new_centers = self._update_centers(X, labels, d2_own)
             shift = float(((new_centers - centers) ** 2).sum())
@@ -153,7 +172,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if not strict:
             # The last update moved the centres: re-assign so labels match them.
             labels = squared_distances(X, centers).argmin(axis=1)
-        inertia = float(((X - centers[labels]) ** 2).sum())
+        inertia = float(squared_distances(X, centers)[rows, labels].sum())
         return centers, labels, inertia, n_iter, np.asarray(history)
 
     def fit(self, X, y=None):
@@ -167,8 +186,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             run = self._lloyd(X, self._initial_centers(X, rng), tol)
             if best is None or run[2] < best[2]:
                 best = run
-        (self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_,
-         self.inertia_history_) = best
+        (
+            self.cluster_centers_,
+            self.labels_,
+            self.inertia_,
+            self.n_iter_,
+            self.inertia_history_,
+        ) = best
         return self
 
     def fit_predict(self, X, y=None):

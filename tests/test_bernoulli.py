@@ -142,7 +142,10 @@ def test_non_binary_data_at_predict_time():
         ({"pixel_prior": -1.0}, "pixel_prior == -1.0, must be >= 0.0"),
         ({"weight_prior": -0.5}, "weight_prior == -0.5, must be >= 0.0"),
         ({"means_init": np.array([[0.0, 0.5, 0.5]] * 2)}, "strictly between 0 and 1"),
-        ({"means_init": np.full((3, 3), 0.5)}, r"means_init has shape \(3, 3\); expected \(2, 3\)"),
+        (
+            {"means_init": np.full((3, 3), 0.5)},
+            r"means_init has shape \(3, 3\); expected \(2, 3\)",
+        ),
         ({"weights_init": [0.2, 0.2]}, "must be non-negative and sum to 1"),
         ({"dtype": np.int32}, "dtype=.* is not supported"),
         ({"n_components": 4}, r"n_components=4 is larger than the number of samples \(3\)"),

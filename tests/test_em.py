@@ -98,8 +98,12 @@ def test_gaussian_log_likelihood_never_decreases(seed, n, d, K, covariance_type,
     X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3, size=d) + rng.integers(0, 3, size=(n, 1))
     model = fit_quietly(
         GaussianMixture(
-            K, covariance_type=covariance_type, init_params=init, random_state=seed,
-            max_iter=60, tol=1e-10,
+            K,
+            covariance_type=covariance_type,
+            init_params=init,
+            random_state=seed,
+            max_iter=60,
+            tol=1e-10,
         ),
         X,
     )

@@ -232,7 +232,9 @@ def test_bad_data_is_rejected_clearly(X, message):
 
 
 def test_more_components_than_samples():
-    with pytest.raises(ValueError, match=r"n_components=5 is larger than the number of samples \(4\)"):
+    with pytest.raises(
+        ValueError, match=r"n_components=5 is larger than the number of samples \(4\)"
+    ):
         GaussianMixture(5).fit(X_OK[:4])
 
 
@@ -278,9 +280,16 @@ def test_collapsing_component_asks_for_reg_covar(covariance_type):
     X = np.vstack([np.tile([[5.0, 5.0]], (3, 1)), X_OK])
     means_init = np.array([[5.0, 5.0], [0.0, 0.0]])
     gm = GaussianMixture(
-        2, covariance_type=covariance_type, reg_covar=0.0, means_init=means_init,
-        precisions_init={"full": np.stack([np.eye(2)] * 2), "tied": np.eye(2),
-                         "diag": np.ones((2, 2)), "spherical": np.ones(2)}[covariance_type],
+        2,
+        covariance_type=covariance_type,
+        reg_covar=0.0,
+        means_init=means_init,
+        precisions_init={
+            "full": np.stack([np.eye(2)] * 2),
+            "tied": np.eye(2),
+            "diag": np.ones((2, 2)),
+            "spherical": np.ones(2),
+        }[covariance_type],
     )
     if covariance_type == "tied":
         # A shared covariance cannot collapse while the other cloud has spread: it fits.

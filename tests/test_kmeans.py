@@ -102,7 +102,9 @@ def test_bad_data():
         KMeans(2).fit(np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]))
     with pytest.raises(ValueError, match="Expected 2D array"):
         KMeans(2).fit(np.arange(5.0))
-    with pytest.raises(ValueError, match=r"n_clusters=4 is larger than the number of samples \(3\)"):
+    with pytest.raises(
+        ValueError, match=r"n_clusters=4 is larger than the number of samples \(3\)"
+    ):
         KMeans(4).fit(np.eye(3))
     with pytest.raises(NotFittedError):
         KMeans(2).predict(np.eye(2))

@@ -104,7 +104,9 @@ def test_bernoulli_rejects_nan_and_wrong_feature_count(binary):
     bm = BernoulliMixture(2, random_state=0).fit(binary)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         bm.fit(np.where(binary == 1, np.nan, 0.0))
-    with pytest.raises(ValueError, match="X has 63 features, but BernoulliMixture is expecting 64"):
+    with pytest.raises(
+        ValueError, match="X has 63 features, but BernoulliMixture is expecting 64"
+    ):
         bm.predict(binary[:, :63])
     with pytest.raises(ValueError, match="Expected 2D array"):
         bm.predict(binary[0])
