@@ -86,11 +86,19 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     n_features = X.shape[1]
 
     if covariance_type == "full":
+        # A component sitting on one point gets, through rounding, a variance of order
+        # (eps * |x|)^2 rather than zero; anything that small is set to zero so that the
+        # collapse is recognised (and reg_covar, if any, is all that remains).
+        floor = (16 * np.finfo(X.dtype).eps * np.abs(X).max(axis=0)) ** 2
         covariances = np.empty((len(nk), n_features, n_features), dtype=X.dtype)
         for k in range(len(nk)):
             diff = X - means[k]
-            covariances[k] = (diff * resp[:, k, np.newaxis]).T @ diff / nk[k]
-            covariances[k].flat[:: n_features + 1] += reg_covar
+            cov = (diff * resp[:, k, np.newaxis]).T @ diff / nk[k]
+            flat = np.diag(cov) <= floor
+            cov[flat, :] = 0.0
+            cov[:, flat] = 0.0
+            cov.flat[:: n_features + 1] += reg_covar
+            covariances[k] = cov
     elif covariance_type == "tied":
         # sum_k sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N, expanded with sum_k r_nk = 1.
         covariances = (X.T @ X - (nk * means.T) @ means) / nk.sum()
@@ -130,6 +138,11 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
                 cov_chol = linalg.cholesky(cov, lower=True)
             except linalg.LinAlgError:
                 raise _collapse_error(reg_covar) from None
+            # L_ii^2 / Sigma_ii is the share of feature i's variance not explained by the
+            # features before it; at rounding level the matrix is singular in all but name
+            # (a component flattened onto a line or plane), whatever the units of the data.
+            if np.min(np.diag(cov_chol) ** 2 / np.diag(cov)) <= 16 * np.finfo(cov.dtype).eps:
+                raise _collapse_error(reg_covar)
             factors[k] = linalg.solve_triangular(cov_chol, identity, lower=True).T
         return factors if covariance_type == "full" else factors[0]
     if not np.all(covariances > 0):
@@ -332,8 +345,10 @@ class GaussianMixture(MixtureEM):
             X, resp, self.reg_covar, self.covariance_type
         )
         # Initial arrays take the dtype of X, so that float32 data are fitted in float32.
+        # nk / nk.sum() rather than nk / N: with one-hot rows at K seeds ("k-means++",
+        # "random_from_data") only K samples carry responsibility.
         self.weights_ = (
-            nk / X.shape[0]
+            nk / nk.sum()
             if self.weights_init is None
             else np.asarray(self.weights_init, dtype=X.dtype)
         )

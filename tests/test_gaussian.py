@@ -300,3 +300,44 @@ def test_collapsing_component_asks_for_reg_covar(covariance_type):
         gm.fit(X)
     gm.set_params(reg_covar=1e-6).fit(X)
     assert np.all(np.isfinite(gm.means_))
+
+
+def test_collapse_onto_one_outlier_is_caught_in_one_dimension():
+    # A single outlier captures a component; its variance is zero up to rounding.
+    X = np.r_[np.random.default_rng(0).normal(size=(40, 1)), [[6.0]]]
+    gm = GaussianMixture(2, reg_covar=0.0, means_init=[[0.0], [6.0]])
+    with pytest.raises(ValueError, match="collapsed onto a single point"):
+        gm.fit(X)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_collapse_onto_duplicates_never_passes_silently(seed):
+    X, _ = three_blobs_2d(300, random_state=0)
+    X = np.vstack([X, np.tile([[7.0, -3.0]], (4, 1))])
+    gm = GaussianMixture(4, reg_covar=0.0, random_state=seed)
+    try:
+        gm.fit(X)
+    except ValueError as error:
+        assert "Increase reg_covar" in str(error)
+    else:
+        # If no component found the duplicates, every covariance must be a real one.
+        assert np.linalg.eigvalsh(gm.covariances_).min() > 1e-3
+
+
+def test_collapse_onto_a_line_is_caught():
+    # Two components in 2-D; one is initialised on three collinear points far away.
+    line = np.array([[10.0, 10.0], [11.0, 11.0], [12.0, 12.0]])
+    X = np.vstack([np.random.default_rng(1).normal(size=(50, 2)), line])
+    gm = GaussianMixture(2, reg_covar=0.0, means_init=[[0.0, 0.0], [11.0, 11.0]])
+    with pytest.raises(ValueError, match="lower-dimensional subspace"):
+        gm.fit(X)
+
+
+def test_seeded_initialisations_start_from_weights_that_sum_to_one():
+    X, _ = three_blobs_2d(300, random_state=0)
+    for init in ["k-means++", "random_from_data"]:
+        gm = GaussianMixture(3, init_params=init, random_state=0, max_iter=1, keep_history=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm.fit(X)
+        np.testing.assert_allclose(gm.params_history_[0]["weights"].sum(), 1.0)
