@@ -47,8 +47,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Number of clusters :math:`K`.
     init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features)
         Initial centres: k-means++ seeding (Arthur and Vassilvitskii, 2007, via
-        :func:`sklearn.cluster.kmeans_plusplus`), ``n_clusters`` distinct data points drawn
-        uniformly, or the given array.
+        :func:`sklearn.cluster.kmeans_plusplus`, which is the greedy variant: at each step it
+        draws ``2 + log(n_clusters)`` candidates and keeps the one that lowers the inertia
+        most), ``n_clusters`` distinct data points drawn uniformly, or the given array.
     n_init : int, default=1
         Number of initialisations; the run with the lowest final inertia is kept. Must be 1
         when ``init`` is an array.
