@@ -1,0 +1,95 @@
+# Two commands matter: `make book` and `make test` (see README.md).
+# Every target works from a fresh clone: the first one that needs Python creates .venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
+
+# Notebooks are executed and tested with the same environment, so that outputs stored
+# by `make execute` are reproduced bit for bit by nbval. MPLBACKEND is deliberately
+# left unset: kernels would inherit it and figures would vanish.
+NB_ENV := PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+NOTEBOOKS = $(sort $(wildcard book/*.ipynb))
+NB ?= $(NOTEBOOKS)
+
+.PHONY: help book test execute lab student clean distclean
+
+help:
+	@echo "make book     build the HTML book into _build/html (stored outputs, no execution)"
+	@echo "make test     lint, unit tests, notebook checks, nbval and a strict book build"
+	@echo "make execute  re-execute notebooks in place (one: make execute NB=book/02-kmeans.ipynb)"
+	@echo "make lab      open the chapters in JupyterLab"
+	@echo "make student  build the student edition (no solutions) into _build/student/html"
+	@echo "make clean    remove build products (keeps .venv); distclean also removes .venv"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the declared or locked dependencies change.
+$(STAMP): pyproject.toml requirements/lock.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
+		-c requirements/lock.txt -e ".[book,test]"
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build .
+	@echo
+	@echo "Book built. Open $(CURDIR)/_build/html/index.html in a browser."
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(NB_ENV) $(BIN)/python -m pytest tests
+	$(BIN)/python scripts/check_notebooks.py book
+	@if [ -z "$(NOTEBOOKS)" ]; then \
+		echo "nbval: no notebooks in book/, nothing to compare"; \
+	else \
+		$(NB_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env \
+			--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider \
+			-n 2 --dist loadfile $(NOTEBOOKS); \
+	fi
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@# Math must typeset with no network: MathJax is served from _static, never a CDN.
+	@grep -q '_static/mathjax/tex-chtml.js' _build/html/book/intro.html \
+		|| { echo "MathJax is not served locally (sphinx-mathjax-offline missing?)"; exit 1; }
+	@! grep -rlE --include='*.html' '<script[^>]+src="https?://[^"]*mathjax' _build/html \
+		|| { echo "pages above load MathJax from the network"; exit 1; }
+
+execute: $(STAMP)
+	@if [ -z "$(strip $(NB))" ]; then echo "No notebooks to execute."; exit 0; fi; \
+	$(NB_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.record_timing=False \
+		--ExecutePreprocessor.timeout=600 \
+		--ExecutePreprocessor.kernel_name=python3 \
+		$(NB)
+
+# JupyterLab is a tool for authors and readers, not a dependency of the package, so it
+# is installed here only (constrained by the lock for everything the two share).
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
+		-c requirements/lock.txt jupyterlab
+	touch $@
+
+# Jupyter refuses to start as root unless told to; containers often run as root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(LAB_STAMP)
+	$(NB_ENV) $(BIN)/jupyter lab $(LAB_ARGS) book/
+
+student: $(STAMP)
+	$(BIN)/python scripts/student_edition.py
+
+clean:
+	rm -rf _build
+	find . -path ./$(VENV) -prune -o -name .ipynb_checkpoints -type d -prune \
+		-exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,268 @@
+"""Check that the notebooks of the book were executed cleanly and store their outputs.
+
+The book renders the outputs stored in each notebook and nbval only compares the cells
+that were run, so a notebook saved half-executed, or with its outputs cleared, would pass
+both. This script closes that gap. For every notebook it requires that
+
+* the code cells were run top to bottom in one kernel: execution counts exactly 1..n;
+* the notebook shows something, and no cell that must print or plot is silent;
+* no cell raised, unless it is tagged ``raises-exception``;
+* no output contains a memory address, a local path or a temporary kernel file;
+* solutions follow the course convention: a ``{solution}`` directive sits in a markdown
+  cell tagged ``solution``, and the gated ``solution-start`` form is not used.
+
+Usage::
+
+    python scripts/check_notebooks.py [FOLDER_OR_NOTEBOOK ...]    # default: book
+
+Exit status 0 when every notebook passes, 1 otherwise, with one line per problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Calls that always write to the cell's output area when they run.
+OUTPUT_CALLS = frozenset({"print", "display", "show", "glue", "pprint"})
+
+FORBIDDEN_IN_OUTPUTS = (
+    ("a memory address", re.compile(r"\b0x[0-9a-fA-F]{6,}\b")),
+    ("a temporary kernel path", re.compile(r"ipykernel_\d+")),
+    (
+        "a local path",
+        re.compile(
+            r"(?<![\w./])/(?:home|Users|root|tmp|var|private|work|opt|usr|mnt|srv)/"
+            r"|site-packages|[A-Za-z]:\\Users\\"
+        ),
+    ),
+)
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+SOLUTION_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\s*\{solution\}", re.MULTILINE)
+GATED_SOLUTION = re.compile(r"\{solution-(?:start|end)\}")
+
+EXECUTE_HINT = "re-run the whole notebook in a fresh kernel: make execute NB={path}"
+
+
+def find_notebooks(paths: Iterable[Path]) -> list[Path]:
+    """Return the notebooks named by ``paths``, searching folders recursively.
+
+    Checkpoint copies and anything under a build folder are left out, since they are
+    not sources of the book.
+    """
+    found = set()
+    for path in paths:
+        candidates = [path] if path.is_file() else path.rglob("*.ipynb")
+        for candidate in candidates:
+            if not {".ipynb_checkpoints", "_build"} & set(candidate.parts):
+                found.add(candidate)
+    return sorted(found)
+
+
+def _parse(source: str) -> ast.Module | None:
+    """Parse a cell after turning IPython syntax (magics, ``!`` commands) into Python."""
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return None
+
+
+def _calls_that_run(tree: ast.Module) -> Iterator[ast.Call]:
+    """Yield the calls a cell makes itself, not those inside functions it only defines."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _call_name(call: ast.Call) -> str | None:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return None
+
+
+def must_have_output(source: str) -> bool:
+    """Tell whether a cell's source certainly produces output when it runs.
+
+    True when the cell calls ``print``, ``display``, ``glue`` or a ``show`` method
+    outside a function definition, or ends with a bare expression that is not a call
+    (a call may return None and show nothing). Anything else may legitimately be
+    silent: imports, assignments, definitions.
+    """
+    tree = _parse(source)
+    if tree is None or not tree.body:
+        return False
+    if any(_call_name(call) in OUTPUT_CALLS for call in _calls_that_run(tree)):
+        return True
+    last = tree.body[-1]
+    if not isinstance(last, ast.Expr) or isinstance(last.value, ast.Call):
+        return False
+    if isinstance(last.value, ast.Constant) and last.value.value in (None, Ellipsis):
+        return False
+    return not source.rstrip().endswith(";")
+
+
+def ends_with_suppressed_expression(source: str) -> bool:
+    """Tell whether a cell relies on a trailing ``;`` to hide its last value.
+
+    Jupyter honours the semicolon but a kernel driven by nbval does not, so the stored
+    notebook and the replay disagree.
+    """
+    tree = _parse(source)
+    if tree is None or not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return False
+    lines = [line.split("#", 1)[0].rstrip() for line in source.strip().splitlines()]
+    code_lines = [line for line in lines if line]
+    return bool(code_lines) and code_lines[-1].endswith(";")
+
+
+def _output_texts(output: dict) -> Iterator[str]:
+    """Yield the human-readable text of one output (images and binary data are skipped)."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        yield output.get("text", "")
+    elif kind == "error":
+        yield output.get("ename", "")
+        yield output.get("evalue", "")
+        yield from (ANSI_ESCAPE.sub("", line) for line in output.get("traceback", []))
+    elif kind in ("display_data", "execute_result"):
+        for mime, value in output.get("data", {}).items():
+            textual = "image/" not in mime or mime.endswith("svg+xml")
+            if textual and "pdf" not in mime and not mime.endswith("json"):
+                yield value if isinstance(value, str) else "".join(value)
+
+
+def check_cell_outputs(cell: dict) -> list[str]:
+    """Return the problems found in the stored outputs of one code cell."""
+    problems = []
+    tags = cell.get("metadata", {}).get("tags", [])
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error" and "raises-exception" not in tags:
+            problems.append(
+                f"raised {output.get('ename')}: {output.get('evalue')} "
+                "(fix it, or tag the cell raises-exception if the error is the point)"
+            )
+        if (
+            output.get("output_type") == "execute_result"
+            and output.get("execution_count") != cell.get("execution_count")
+        ):
+            problems.append("result stored from another run of the cell")
+        for text in _output_texts(output):
+            for what, pattern in FORBIDDEN_IN_OUTPUTS:
+                match = pattern.search(text)
+                if match:
+                    problems.append(
+                        f"output contains {what} ({match.group(0)!r}); avoid printing it "
+                        "(e.g. catch an expected error and print only its message)"
+                    )
+    return problems
+
+
+def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
+    """Return every problem found in one notebook, each prefixed with where it is.
+
+    Parameters
+    ----------
+    nb : dict
+        The notebook, as read by :func:`nbformat.read` (format 4).
+    path : str
+        How to name the notebook in messages.
+    """
+    problems = []
+    code_cells = [
+        (index, cell) for index, cell in enumerate(nb.get("cells", []), start=1)
+        if cell.get("cell_type") == "code"
+    ]
+    counts = [cell.get("execution_count") for _, cell in code_cells]
+    hint = EXECUTE_HINT.format(path=path)
+    never_run = []
+
+    for index, cell in enumerate(nb.get("cells", []), start=1):
+        where = f"{path}: cell {index}"
+        source = cell.get("source", "")
+        tags = cell.get("metadata", {}).get("tags", [])
+        if GATED_SOLUTION.search(source):
+            problems.append(
+                f"{where}: gated solution-start/solution-end crashes the student edition; "
+                "use a plain {solution} directive in a markdown cell tagged solution"
+            )
+        if cell.get("cell_type") == "markdown":
+            if SOLUTION_DIRECTIVE.search(source) and "solution" not in tags:
+                problems.append(f"{where}: a {{solution}} directive in a cell not tagged solution")
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        if not source.strip():
+            problems.append(f"{where}: empty code cell; delete it")
+            continue
+        if cell.get("execution_count") is None:
+            never_run.append(index)
+            continue
+        if ends_with_suppressed_expression(source):
+            problems.append(
+                f"{where}: ends with ';' to hide a value, which nbval ignores; "
+                "end with plt.show() or assign the value (_ = ...)"
+            )
+        if not cell.get("outputs") and must_have_output(source):
+            problems.append(f"{where}: should show output but has none stored; {hint}")
+        problems.extend(f"{where}: {problem}" for problem in check_cell_outputs(cell))
+
+    if never_run and len(never_run) == len(code_cells):
+        problems.append(f"{path}: none of its {len(code_cells)} code cells was executed; {hint}")
+    elif never_run:
+        cells = ", ".join(map(str, never_run))
+        problems.append(f"{path}: cell(s) {cells} never executed; {hint}")
+    elif counts != list(range(1, len(counts) + 1)):
+        problems.append(f"{path}: execution counts are {counts}, not 1..{len(counts)}; {hint}")
+    if len(never_run) < len(code_cells) and not any(cell.get("outputs") for _, cell in code_cells):
+        problems.append(f"{path}: no code cell has any output stored; {hint}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "paths", nargs="*", type=Path, default=[REPO_ROOT / "book"],
+        help="notebooks, or folders to search for notebooks (default: book/)",
+    )
+    args = parser.parse_args(argv)
+
+    notebooks = find_notebooks(args.paths)
+    if not notebooks:
+        print("check_notebooks: no notebooks found; nothing to check")
+        return 0
+    problems = []
+    for path in notebooks:
+        if path.is_absolute() and path.is_relative_to(Path.cwd()):
+            path = path.relative_to(Path.cwd())
+        try:
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+        except (nbformat.ValidationError, ValueError) as err:
+            problems.append(f"{path}: not a valid notebook ({err}); re-save it from Jupyter")
+            continue
+        problems.extend(check_notebook(nb, str(path)))
+    for problem in problems:
+        print(problem)
+    verdict = "all good" if not problems else f"{len(problems)} problem(s)"
+    print(f"check_notebooks: {len(notebooks)} notebook(s) checked, {verdict}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

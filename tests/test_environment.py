@@ -1,0 +1,370 @@
+"""Tests of the project's tooling: environments, CI entry point, book configuration,
+the notebook checker and the student edition."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import tomllib
+import yaml
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from pybtex.database import parse_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(name: str):
+    """Import a module from scripts/, which is not a package."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_notebooks = load_script("check_notebooks")
+student_edition = load_script("student_edition")
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def pyproject_requirements() -> dict[str, SpecifierSet]:
+    project = pyproject()["project"]
+    lines = list(project["dependencies"])
+    for extra in ("test", "book"):
+        lines += project["optional-dependencies"][extra]
+    requirements = [Requirement(line) for line in lines]
+    return {normalise(req.name): req.specifier for req in requirements}
+
+
+def conda_environment() -> dict:
+    return yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+
+
+def split_spec(line: str) -> tuple[str, SpecifierSet]:
+    name, spec = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", line.strip()).groups()
+    return normalise(name), SpecifierSet(spec.replace(" ", ""))
+
+
+def environment_requirements() -> tuple[dict[str, SpecifierSet], list[str]]:
+    """Return the packages of environment.yml (conda and pip parts) and all names seen."""
+    found: dict[str, SpecifierSet] = {}
+    names = []
+    for entry in conda_environment()["dependencies"]:
+        lines = entry["pip"] if isinstance(entry, dict) else [entry]
+        for line in lines:
+            name, spec = split_spec(line)
+            names.append(name)
+            found[name] = spec
+    return found, names
+
+
+def test_environment_yml_matches_pyproject():
+    found, _ = environment_requirements()
+    found.pop("pip")
+    found.pop("python")
+    expected = pyproject_requirements()
+    assert sorted(found) == sorted(expected), "environment.yml and pyproject.toml differ"
+    for name, spec in expected.items():
+        assert found[name] == spec, f"{name}: {found[name]} (environment.yml) != {spec}"
+
+
+def test_environment_yml_lists_each_package_once_and_python_as_pyproject():
+    found, names = environment_requirements()
+    assert len(names) == len(set(names)), "a package is listed twice in environment.yml"
+    assert found["python"] == SpecifierSet(pyproject()["project"]["requires-python"])
+
+
+def test_environment_yml_uses_conda_forge_and_pip_section():
+    env = conda_environment()
+    assert env["channels"] == ["conda-forge"]
+    pip_sections = [entry for entry in env["dependencies"] if isinstance(entry, dict)]
+    assert len(pip_sections) == 1 and set(pip_sections[0]) == {"pip"}
+    assert "pip" in env["dependencies"], "the pip section needs pip itself"
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```bash\n(.*?)```", text, re.DOTALL).group(1)
+    return [line.split("#", 1)[0].strip() for line in first_block.splitlines() if line.strip()]
+
+
+def test_readme_starts_with_the_two_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_commands() == ["make book", "make test"]
+    before_block = text.split("```bash", 1)[0]
+    assert before_block.count("\n## ") == 0, "the two commands must come before any section"
+
+
+def test_ci_runs_the_readme_test_command():
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert lines[0] in ("#!/usr/bin/env bash", "#!/bin/bash")
+    stripped = (line.strip() for line in lines[1:])
+    code = [line for line in stripped if line and not line.startswith("#")]
+    assert code[0] == "set -euo pipefail"
+    assert readme_commands()[1] in code
+
+
+def test_makefile_has_the_documented_targets():
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][\w-]*):", text, re.MULTILINE))
+    assert {"book", "test", "execute", "lab", "student", "clean"} <= targets
+    assert "MPLBACKEND" not in re.sub(r"#.*", "", text), "kernels would inherit MPLBACKEND"
+
+
+def test_deploy_workflow_builds_and_publishes_pages():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as True.
+    triggers = workflow.get("on", workflow.get(True))
+    assert "push" in triggers
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    uses = {step.get("uses", "").split("@")[0]: step for step in steps}
+    assert uses["actions/upload-pages-artifact"]["with"]["path"] == "_build/html"
+    assert "actions/deploy-pages" in uses
+    assert workflow["permissions"]["pages"] == "write"
+    assert workflow["permissions"]["id-token"] == "write"
+
+
+def book_config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def test_book_config_builds_from_stored_outputs_with_offline_math():
+    config = book_config()
+    assert config["execute"]["execute_notebooks"] == "off"
+    assert config["only_build_toc_files"] is True
+    extensions = config["sphinx"]["extra_extensions"]
+    assert "sphinx-mathjax-offline" in extensions
+    for extension in extensions:
+        importlib.import_module(extension)
+    assert (ROOT / config["bibtex_bibfiles"][0]).is_file()
+
+
+def toc_files(node) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["file"]] if "file" in node else []
+        return own + [name for value in node.values() for name in toc_files(value)]
+    if isinstance(node, list):
+        return [name for item in node for name in toc_files(item)]
+    return []
+
+
+def test_toc_lists_existing_files_and_every_chapter():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    listed = [toc["root"], *toc_files(toc["parts"])]
+    for name in listed:
+        assert any((ROOT / f"{name}{suffix}").is_file() for suffix in (".md", ".ipynb")), name
+    unlisted = [
+        path.relative_to(ROOT).with_suffix("").as_posix()
+        for path in sorted((ROOT / "book").glob("*.ipynb"))
+        if path.relative_to(ROOT).with_suffix("").as_posix() not in listed
+    ]
+    assert not unlisted, f"notebooks missing from _toc.yml: {unlisted}"
+
+
+def test_bibliography_entries_are_complete_and_every_citation_resolves():
+    entries = parse_file(str(ROOT / "references.bib")).entries
+    for key, entry in entries.items():
+        assert {"title", "year"} <= set(entry.fields), key
+        assert entry.persons.get("author"), key
+    cited = set()
+    for path in [*(ROOT / "book").glob("*.md"), *(ROOT / "book").glob("*.ipynb")]:
+        for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", path.read_text(encoding="utf-8")):
+            cited.update(key.strip() for key in keys.split(","))
+    assert cited, "the introduction pages cite works"
+    assert not cited - set(entries), f"cited but not in references.bib: {cited - set(entries)}"
+
+
+# --- scripts/check_notebooks.py ------------------------------------------------------
+
+
+def executed(source: str, count: int, outputs=(), tags=()) -> nbformat.NotebookNode:
+    cell = new_code_cell(source, execution_count=count, outputs=list(outputs))
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def stream(text: str) -> nbformat.NotebookNode:
+    return new_output("stream", name="stdout", text=text)
+
+
+def good_notebook() -> nbformat.NotebookNode:
+    return new_notebook(cells=[
+        new_markdown_cell("# A chapter"),
+        executed("import numpy as np", 1),
+        executed("x = np.arange(3)\nprint(f'{x.sum()}')", 2, [stream("3\n")]),
+        executed("def f():\n    print('later')", 3),
+    ])
+
+
+def problems_of(nb) -> list[str]:
+    return check_notebooks.check_notebook(nb, "nb.ipynb")
+
+
+def test_check_accepts_a_cleanly_executed_notebook():
+    assert problems_of(good_notebook()) == []
+
+
+def test_check_rejects_unexecuted_and_out_of_order_cells():
+    nb = good_notebook()
+    nb.cells[2].execution_count = None
+    assert any("cell(s) 3 never executed" in problem for problem in problems_of(nb))
+    nb = good_notebook()
+    nb.cells[1].execution_count, nb.cells[2].execution_count = 2, 1
+    assert any("execution counts are [2, 1, 3]" in problem for problem in problems_of(nb))
+    nb = good_notebook()
+    nb.cells[3].execution_count = 7
+    assert any("not 1..3" in problem for problem in problems_of(nb))
+
+
+def test_check_rejects_a_notebook_with_outputs_cleared():
+    nb = good_notebook()
+    nb.cells[2].outputs = []
+    found = problems_of(nb)
+    assert any("cell 3: should show output" in problem for problem in found)
+    assert any("no code cell has any output" in problem for problem in found)
+
+
+def test_check_flags_addresses_paths_and_kernel_files_in_outputs():
+    for text in (
+        "<Figure at 0x7f3a2b1c4d50>",
+        "see /home/alice/em/data.npz",
+        "/tmp/ipykernel_4242/123.py:3: UserWarning",
+        "File /usr/lib/python3/site-packages/emlib/gmm.py:12",
+    ):
+        nb = good_notebook()
+        nb.cells[2].outputs = [stream(text)]
+        assert any("output contains" in problem for problem in problems_of(nb)), text
+
+
+def test_check_accepts_ordinary_text_with_slashes_and_hex():
+    nb = good_notebook()
+    nb.cells[2].outputs = [stream("ratio 3/4 at https://example.org/usr/x, colour 0xff\n")]
+    assert problems_of(nb) == []
+
+
+def test_check_requires_the_raises_exception_tag_for_errors():
+    error = new_output("error", ename="ValueError", evalue="bad K", traceback=["ValueError"])
+    nb = good_notebook()
+    nb.cells.append(executed("model.fit(X)", 4, [error]))
+    assert any("raised ValueError: bad K" in problem for problem in problems_of(nb))
+    nb.cells[-1].metadata["tags"] = ["raises-exception"]
+    assert problems_of(nb) == []
+
+
+def test_check_enforces_the_solution_convention():
+    nb = good_notebook()
+    nb.cells.append(new_markdown_cell("```{solution} ex-one\nAnswer.\n```"))
+    assert any("not tagged solution" in problem for problem in problems_of(nb))
+    nb.cells[-1].metadata["tags"] = ["solution"]
+    assert problems_of(nb) == []
+    nb.cells.append(new_markdown_cell("````{solution-start} ex-one\n````"))
+    assert any("gated" in problem for problem in problems_of(nb))
+
+
+def test_check_rejects_empty_cells_and_trailing_semicolons():
+    nb = good_notebook()
+    nb.cells.append(new_code_cell("", execution_count=None))
+    assert any("empty code cell" in problem for problem in problems_of(nb))
+    nb = good_notebook()
+    nb.cells.append(executed("plt.plot([1, 2]);", 4, [stream("\n")]))
+    assert any("ends with ';'" in problem for problem in problems_of(nb))
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("print('hi')", True),
+        ("for k in range(3):\n    print(k)", True),
+        ("plt.plot(x)\nplt.show()", True),
+        ("glue('n_iter', 12)", True),
+        ("x.mean()", False),
+        ("model", True),
+        ("x[0] + 1", True),
+        ("x = 1", False),
+        ("import numpy as np", False),
+        ("def f():\n    print('x')", False),
+        ("%matplotlib inline\nx = 2", False),
+        ("None", False),
+    ],
+)
+def test_must_have_output(source, expected):
+    assert check_notebooks.must_have_output(source) is expected
+
+
+def test_check_main_reports_and_fails(tmp_path, capsys):
+    nb = good_notebook()
+    nbformat.write(nb, tmp_path / "ok.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 0
+    nb.cells[2].outputs = [stream("0x7f00deadbeef")]
+    nbformat.write(nb, tmp_path / "bad.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 1
+    assert "bad.ipynb: cell 3: output contains a memory address" in capsys.readouterr().out
+
+
+def test_check_main_with_no_notebooks_succeeds(tmp_path):
+    assert check_notebooks.main([str(tmp_path)]) == 0
+
+
+# --- scripts/student_edition.py ------------------------------------------------------
+
+
+def test_student_config_enforces_hidden_solutions_and_drops_repository_links():
+    student = {
+        "sphinx": {"config": {"hide_solutions": False}},
+        "html": {"use_issues_button": True},
+    }
+    config = student_edition.student_config(book_config(), student)
+    sphinx_config = config["sphinx"]["config"]
+    assert sphinx_config["hide_solutions"] is True
+    assert sphinx_config["html_copy_source"] is False
+    assert sphinx_config["html_theme_options"]["use_download_button"] is False
+    assert config["sphinx"]["recursive_update"] is True
+    assert config["launch_buttons"]["binderhub_url"] == ""
+    assert config["launch_buttons"]["colab_url"] == ""
+    assert not any(config["html"][key] for key in ("use_repository_button", "use_issues_button"))
+    assert config["repository"]["url"] == ""
+    assert config["bibtex_bibfiles"] == book_config()["bibtex_bibfiles"]
+
+
+def test_student_config_keeps_launch_buttons_for_a_student_repository():
+    student = {"repository": {"url": "https://example.org/student-notebooks"}}
+    config = student_edition.student_config(book_config(), student)
+    assert config["repository"]["url"] == "https://example.org/student-notebooks"
+    assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+
+
+def test_strip_solutions_removes_only_tagged_cells(tmp_path):
+    nb = good_notebook()
+    nb.cells.append(new_markdown_cell("```{solution} ex-one\nSECRET\n```"))
+    nb.cells[-1].metadata["tags"] = ["solution"]
+    nb.cells.append(executed("print('SECRET')", 4, [stream("SECRET\n")], tags=["solution"]))
+    nb.cells.append(executed("print('kept')", 5, [stream("kept\n")], tags=["hide-input"]))
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    assert student_edition.strip_solutions(path) == 2
+    text = path.read_text(encoding="utf-8")
+    assert "SECRET" not in text and "kept" in text
+    assert len(nbformat.read(path, as_version=4).cells) == len(good_notebook().cells) + 1
+
+
+def test_student_edition_leak_detection(tmp_path):
+    (tmp_path / "page.html").write_text('<div class="admonition note">fine</div>')
+    assert student_edition.leaks(tmp_path) == []
+    (tmp_path / "other.html").write_text('<div class="solution admonition" id="sol">x</div>')
+    (tmp_path / "chapter.ipynb").write_text("{}")
+    assert len(student_edition.leaks(tmp_path)) == 2
