@@ -46,6 +46,7 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(NB_ENV) $(BIN)/python -m pytest tests
+	$(NB_ENV) $(BIN)/python -m pytest -p no:cacheprovider --doctest-modules emlib
 	$(BIN)/python scripts/check_notebooks.py book
 	@if [ -z "$(NOTEBOOKS)" ]; then \
 		echo "nbval: no notebooks in book/, nothing to compare"; \

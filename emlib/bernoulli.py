@@ -143,6 +143,38 @@ class BernoulliMixture(MixtureEM):
         self.means_init = means_init
         self.dtype = dtype
 
+    @classmethod
+    def from_parameters(cls, weights, means, **params):
+        """A Bernoulli mixture with known parameters, ready to use without fitting.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+            Non-negative, summing to one.
+        means : array-like of shape (n_components, n_features)
+            Pixel probabilities, strictly between 0 and 1.
+        **params
+            Any other constructor parameter (for example ``random_state`` for ``sample``).
+
+        Returns
+        -------
+        BernoulliMixture
+        """
+        means = np.asarray(means, dtype=float)
+        if means.ndim != 2:
+            raise ValueError(f"means must be 2-D (n_components, n_features); got {means.shape}.")
+        if np.any(means <= 0) or np.any(means >= 1):
+            raise ValueError("means must lie strictly between 0 and 1.")
+        weights = np.asarray(weights, dtype=float)
+        K, D = means.shape
+        if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            raise ValueError(f"weights must be {K} non-negative numbers that sum to 1.")
+        model = cls(n_components=K, **params)
+        dtype = np.dtype(model.dtype)
+        model._set_parameters({"weights": weights.astype(dtype), "means": means.astype(dtype)})
+        model.n_features_in_ = D
+        return model
+
     def _validate_input(self, X, *, reset):
         if np.dtype(self.dtype) not in (np.float64, np.float32):
             raise ValueError(

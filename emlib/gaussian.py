@@ -304,6 +304,72 @@ class GaussianMixture(MixtureEM):
         self.means_init = means_init
         self.precisions_init = precisions_init
 
+    @classmethod
+    def from_parameters(cls, weights, means, covariances, *, covariance_type="full", **params):
+        """A mixture with known parameters, ready to use without fitting.
+
+        Useful for the true model behind synthetic data, or for any parameters of interest
+        (for example an entry of ``params_history_``): ``predict_proba``, ``score``,
+        ``sample`` and the plotting helpers then work as after ``fit``.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+            Non-negative, summing to one.
+        means : array-like of shape (n_components, n_features)
+        covariances : array-like
+            In the shape of ``covariances_`` for ``covariance_type``.
+        covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        **params
+            Any other constructor parameter (for example ``random_state`` for ``sample``).
+
+        Returns
+        -------
+        GaussianMixture
+
+        Examples
+        --------
+        >>> from emlib import GaussianMixture
+        >>> gm = GaussianMixture.from_parameters([0.5, 0.5], [[0.0], [4.0]], [[[1.0]], [[1.0]]])
+        >>> gm.predict([[0.5], [3.9]]).tolist()
+        [0, 1]
+        """
+        means = np.asarray(means, dtype=float)
+        if means.ndim != 2:
+            raise ValueError(f"means must be 2-D (n_components, n_features); got {means.shape}.")
+        K, D = means.shape
+        model = cls(n_components=K, covariance_type=covariance_type, **params)
+        weights = np.asarray(weights, dtype=float)
+        covariances = np.asarray(covariances, dtype=float)
+        expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
+        if covariance_type not in expected:
+            raise ValueError(
+                f"covariance_type={covariance_type!r} is not supported; "
+                f"choose one of {', '.join(map(repr, COVARIANCE_TYPES))}."
+            )
+        if covariances.shape != expected[covariance_type]:
+            raise ValueError(
+                f"covariances has shape {covariances.shape}; covariance_type="
+                f"{covariance_type!r} with means of shape {means.shape} expects "
+                f"{expected[covariance_type]}."
+            )
+        if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            raise ValueError(f"weights must be {K} non-negative numbers that sum to 1.")
+        try:
+            factors = precision_cholesky(covariances, covariance_type)
+        except ValueError:
+            raise ValueError("covariances must be symmetric positive definite.") from None
+        model._set_parameters(
+            {
+                "weights": weights,
+                "means": means,
+                "covariances": covariances,
+                "precisions_cholesky": factors,
+            }
+        )
+        model.n_features_in_ = D
+        return model
+
     def _check_family_parameters(self, X):
         if self.covariance_type not in COVARIANCE_TYPES:
             raise ValueError(

@@ -154,3 +154,14 @@ def test_non_binary_data_at_predict_time():
 def test_invalid_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         BernoulliMixture(**{"n_components": 2, **params}).fit(np.eye(3))
+
+
+def test_from_parameters_equals_the_fitted_model():
+    X, _, _ = make_binary_patterns(200, random_state=2)
+    fitted = BernoulliMixture(3, random_state=0).fit(X)
+    rebuilt = BernoulliMixture.from_parameters(fitted.weights_, fitted.means_)
+    np.testing.assert_allclose(rebuilt.score_samples(X), fitted.score_samples(X), rtol=1e-12)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        BernoulliMixture.from_parameters([1.0], [[0.0, 0.5]])
+    with pytest.raises(ValueError, match="weights must be 1 non-negative numbers"):
+        BernoulliMixture.from_parameters([0.5], [[0.2, 0.5]])

@@ -6,11 +6,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from packaging.requirements import Requirement

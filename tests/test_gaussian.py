@@ -341,3 +341,35 @@ def test_seeded_initialisations_start_from_weights_that_sum_to_one():
             warnings.simplefilter("ignore", ConvergenceWarning)
             gm.fit(X)
         np.testing.assert_allclose(gm.params_history_[0]["weights"].sum(), 1.0)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_from_parameters_equals_the_fitted_model(covariance_type):
+    X, _ = three_blobs_2d(300, random_state=0)
+    fitted = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    rebuilt = GaussianMixture.from_parameters(
+        fitted.weights_, fitted.means_, fitted.covariances_, covariance_type=covariance_type
+    )
+    np.testing.assert_allclose(rebuilt.score_samples(X), fitted.score_samples(X), rtol=1e-12)
+    np.testing.assert_allclose(rebuilt.precisions_, fitted.precisions_, rtol=1e-10)
+    assert rebuilt.n_features_in_ == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"means": [0.0, 1.0]}, "means must be 2-D"),
+        ({"weights": [0.5, 0.6]}, "weights must be 2 non-negative numbers that sum to 1"),
+        ({"covariances": np.ones((2, 2))}, r"covariances has shape \(2, 2\)"),
+        ({"covariances": -np.stack([np.eye(2)] * 2)}, "symmetric positive definite"),
+        ({"covariance_type": "round"}, "covariance_type='round' is not supported"),
+    ],
+)
+def test_from_parameters_rejects_bad_parameters(kwargs, message):
+    good = {
+        "weights": [0.5, 0.5],
+        "means": [[0.0, 0.0], [1.0, 1.0]],
+        "covariances": np.stack([np.eye(2)] * 2),
+    }
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture.from_parameters(**{**good, **kwargs})
