@@ -167,8 +167,14 @@ class BernoulliMixture(MixtureEM):
             raise ValueError("means must lie strictly between 0 and 1.")
         weights = np.asarray(weights, dtype=float)
         K, D = means.shape
-        if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+        if (
+            weights.shape != (K,)
+            or np.any(weights < 0)
+            or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6)
+        ):
             raise ValueError(f"weights must be {K} non-negative numbers that sum to 1.")
+        if "n_components" in params:
+            raise ValueError("n_components is not a parameter here: it is len(means).")
         model = cls(n_components=K, **params)
         dtype = np.dtype(model.dtype)
         model._set_parameters({"weights": weights.astype(dtype), "means": means.astype(dtype)})

@@ -338,6 +338,8 @@ class GaussianMixture(MixtureEM):
         if means.ndim != 2:
             raise ValueError(f"means must be 2-D (n_components, n_features); got {means.shape}.")
         K, D = means.shape
+        if "n_components" in params:
+            raise ValueError("n_components is not a parameter here: it is len(means).")
         model = cls(n_components=K, covariance_type=covariance_type, **params)
         weights = np.asarray(weights, dtype=float)
         covariances = np.asarray(covariances, dtype=float)
@@ -353,8 +355,16 @@ class GaussianMixture(MixtureEM):
                 f"{covariance_type!r} with means of shape {means.shape} expects "
                 f"{expected[covariance_type]}."
             )
-        if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+        if (
+            weights.shape != (K,)
+            or np.any(weights < 0)
+            or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6)
+        ):
             raise ValueError(f"weights must be {K} non-negative numbers that sum to 1.")
+        if covariance_type in ("full", "tied") and not np.allclose(
+            covariances, np.swapaxes(covariances, -1, -2)
+        ):
+            raise ValueError("covariances must be symmetric positive definite.")
         try:
             factors = precision_cholesky(covariances, covariance_type)
         except ValueError:

@@ -362,6 +362,8 @@ def test_from_parameters_equals_the_fitted_model(covariance_type):
         ({"weights": [0.5, 0.6]}, "weights must be 2 non-negative numbers that sum to 1"),
         ({"covariances": np.ones((2, 2))}, r"covariances has shape \(2, 2\)"),
         ({"covariances": -np.stack([np.eye(2)] * 2)}, "symmetric positive definite"),
+        ({"covariances": np.stack([[[1.0, 5.0], [0.0, 1.0]]] * 2)}, "symmetric positive"),
+        ({"n_components": 3}, "n_components is not a parameter here"),
         ({"covariance_type": "round"}, "covariance_type='round' is not supported"),
     ],
 )

@@ -48,8 +48,7 @@ def _check_classes(classes, argument, describe):
     labels = np.asarray(classes)
     if labels.ndim != 1 or labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(
-            f"{argument} must be a non-empty list of integer labels in 0..9; "
-            f"got {classes!r}."
+            f"{argument} must be a non-empty list of integer labels in 0..9; got {classes!r}."
         )
     unknown = sorted(set(labels.tolist()) - set(range(10)))
     if unknown:
@@ -59,8 +58,14 @@ def _check_classes(classes, argument, describe):
 
 def _select(filename, n, classes, argument, describe, binarize, threshold):
     """Select classes, keep the first ``n`` images and scale or binarise them."""
-    threshold = check_scalar(threshold, "threshold", numbers.Real, min_val=0.0, max_val=1.0,
-                             include_boundaries="neither")
+    threshold = check_scalar(
+        threshold,
+        "threshold",
+        numbers.Real,
+        min_val=0.0,
+        max_val=1.0,
+        include_boundaries="neither",
+    )
     images, labels = _read_archive(filename)
     if classes is None:
         index = np.arange(labels.shape[0])
@@ -149,5 +154,6 @@ def load_fashion_mnist(n=None, *, classes=None, binarize=False, threshold=0.5):
         threshold outside (0, 1).
     """
     describe = ", ".join(f"{k} ({name})" for k, name in enumerate(FASHION_MNIST_CLASSES))
-    return _select("fashion_mnist_test4000.npz", n, classes, "classes", describe,
-                   binarize, threshold)
+    return _select(
+        "fashion_mnist_test4000.npz", n, classes, "classes", describe, binarize, threshold
+    )

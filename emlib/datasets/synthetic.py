@@ -56,8 +56,9 @@ def _check_mixture_parameters(weights, means, covariances):
         )
     n_features = means.shape[1]
 
-    covariances = check_array(covariances, ensure_2d=False, allow_nd=True,
-                              input_name="covariances")
+    covariances = check_array(
+        covariances, ensure_2d=False, allow_nd=True, input_name="covariances"
+    )
     expected = (n_components, n_features, n_features)
     if covariances.shape != expected:
         raise ValueError(
@@ -66,8 +67,7 @@ def _check_mixture_parameters(weights, means, covariances):
     for k, cov in enumerate(covariances):
         if not np.allclose(cov, cov.T):
             raise ValueError(
-                f"covariances[{k}] is not symmetric; a covariance matrix must equal its "
-                "transpose."
+                f"covariances[{k}] is not symmetric; a covariance matrix must equal its transpose."
             )
         smallest = np.linalg.eigvalsh(cov)[0]
         if smallest <= 0:
@@ -142,11 +142,13 @@ def three_blobs_2d_params():
     return {
         "weights": np.array([0.5, 0.3, 0.2]),
         "means": np.array([[0.0, 0.0], [3.5, 2.0], [0.5, 4.0]]),
-        "covariances": np.array([
-            [[1.0, 0.0], [0.0, 0.6]],
-            [[1.2, 0.8], [0.8, 1.0]],
-            [[0.5, -0.15], [-0.15, 0.8]],
-        ]),
+        "covariances": np.array(
+            [
+                [[1.0, 0.0], [0.0, 0.6]],
+                [[1.2, 0.8], [0.8, 1.0]],
+                [[0.5, -0.15], [-0.15, 0.8]],
+            ]
+        ),
     }
 
 
@@ -170,15 +172,13 @@ def three_blobs_2d(n_samples=500, random_state=0):
     y : ndarray of shape (n_samples,), int64
         The component that generated each point.
     """
-    return make_gaussian_mixture(n_samples, **three_blobs_2d_params(),
-                                 random_state=random_state)
+    return make_gaussian_mixture(n_samples, **three_blobs_2d_params(), random_state=random_state)
 
 
 def _check_sizes(sizes):
     """Validate three cluster sizes and return them as an int64 array."""
     sizes = np.asarray(sizes)
-    if (sizes.shape != (3,) or not np.issubdtype(sizes.dtype, np.integer)
-            or np.any(sizes < 1)):
+    if sizes.shape != (3,) or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
         raise ValueError(
             "sizes must be three positive integers, one per cluster, e.g. (30, 40, 20); "
             f"got {sizes.tolist()}."
