@@ -116,8 +116,9 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     random_state : int, RandomState instance or None
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool
-        If true, a second call to ``fit`` continues from the fitted parameters (``n_init`` is
-        then ignored).
+        If true, ``fit`` continues from the parameters the model already holds (from an
+        earlier fit or from ``from_parameters``) instead of initialising; ``n_init`` is then
+        ignored.
     verbose : int
         If positive, print the objective after every iteration.
     keep_history : bool
@@ -299,13 +300,15 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self._check_parameters(X)
         rng = check_random_state(self.random_state)
 
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        # A warm start continues from whatever parameters the model holds: those of an
+        # earlier fit, or those given to ``from_parameters``.
+        do_init = not (self.warm_start and hasattr(self, "weights_"))
         n_init = self.n_init if do_init else 1
         best = None
         for _ in range(n_init):
             if do_init:
                 self._initialize(X, self._initial_responsibilities(X, rng))
-            run = self._run_em(X, -np.inf if do_init else self.lower_bound_)
+            run = self._run_em(X, -np.inf if do_init else getattr(self, "lower_bound_", -np.inf))
             if best is None or run.objective > best.objective:
                 best = run
 

@@ -375,3 +375,17 @@ def test_from_parameters_rejects_bad_parameters(kwargs, message):
     }
     with pytest.raises(ValueError, match=message):
         GaussianMixture.from_parameters(**{**good, **kwargs})
+
+
+def test_warm_start_from_given_parameters():
+    X, _ = three_blobs_2d(500, random_state=0)
+    truth = three_blobs_2d_params()
+    gm = GaussianMixture.from_parameters(
+        truth["weights"], truth["means"], truth["covariances"], warm_start=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+    # The first E-step is evaluated at the given parameters.
+    start = GaussianMixture.from_parameters(truth["weights"], truth["means"], truth["covariances"])
+    np.testing.assert_allclose(gm.log_likelihood_history_[0], start.score(X), rtol=1e-12)
