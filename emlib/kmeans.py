@@ -34,8 +34,10 @@ def squared_distances(X, centers):
     Expanded as :math:`\lVert x\rVert^2 - 2 x^\top \mu + \lVert \mu \rVert^2` so that the
     work is one matrix product; rounding can make a tiny distance negative, hence the clip.
     """
-    x_sq = np.einsum("ij,ij->i", X, X)[:, np.newaxis]
-    return np.maximum(x_sq - 2.0 * X @ centers.T + (centers * centers).sum(axis=1), 0.0)
+    d2 = X @ (-2.0 * centers).T
+    d2 += np.einsum("ij,ij->i", X, X)[:, np.newaxis]
+    d2 += (centers * centers).sum(axis=1)
+    return np.maximum(d2, 0.0, out=d2)
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -157,7 +159,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         labels_old = None
         strict = False
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (returned below)
-            partial = (centers * centers).sum(axis=1) - 2.0 * X @ centers.T
+            # Scale the small centre matrix, not X: "2.0 * X @ C.T" would copy all of X.
+            partial = X @ (-2.0 * centers).T
+            partial += (centers * centers).sum(axis=1)
             labels = partial.argmin(axis=1)
             d2_own = np.maximum(x_sq + partial[rows, labels], 0.0)
             history.append(float(d2_own.sum()))
