@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import validate_data
 
-from .em import MixtureEM
+from .em import MixtureEM, check_weights
 
 __all__ = ["BernoulliMixture", "log_bernoulli_density"]
 
@@ -165,14 +165,8 @@ class BernoulliMixture(MixtureEM):
             raise ValueError(f"means must be 2-D (n_components, n_features); got {means.shape}.")
         if np.any(means <= 0) or np.any(means >= 1):
             raise ValueError("means must lie strictly between 0 and 1.")
-        weights = np.asarray(weights, dtype=float)
         K, D = means.shape
-        if (
-            weights.shape != (K,)
-            or np.any(weights < 0)
-            or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6)
-        ):
-            raise ValueError(f"weights must be {K} non-negative numbers that sum to 1.")
+        weights = check_weights(weights, K)
         if "n_components" in params:
             raise ValueError("n_components is not a parameter here: it is len(means).")
         model = cls(n_components=K, **params)
@@ -199,17 +193,8 @@ class BernoulliMixture(MixtureEM):
     def _check_family_parameters(self, X):
         check_scalar(self.pixel_prior, "pixel_prior", Real, min_val=0.0)
         check_scalar(self.weight_prior, "weight_prior", Real, min_val=0.0)
-        K, D = self.n_components, X.shape[1]
-        if self.weights_init is not None:
-            w = np.asarray(self.weights_init, dtype=float)
-            if w.shape != (K,):
-                raise ValueError(f"weights_init has shape {w.shape}; expected ({K},).")
-            if np.any(w < 0) or not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError("weights_init must be non-negative and sum to 1.")
         if self.means_init is not None:
             m = np.asarray(self.means_init, dtype=float)
-            if m.shape != (K, D):
-                raise ValueError(f"means_init has shape {m.shape}; expected ({K}, {D}).")
             if np.any(m <= 0) or np.any(m >= 1):
                 raise ValueError("means_init must lie strictly between 0 and 1.")
 

@@ -83,6 +83,26 @@ def log_normalize(weighted):
         return (shift + np.log(total))[:, 0], resp
 
 
+def check_weights(weights, n_components, name="weights"):
+    """Return ``weights`` as an array after checking it is a probability vector of length K."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (n_components,):
+        raise ValueError(f"{name} has shape {weights.shape}; expected ({n_components},).")
+    if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
+        raise ValueError(f"{name} must be non-negative and sum to 1.")
+    return weights
+
+
+def check_means(means, n_components, n_features, name="means_init"):
+    """Return ``means`` as an array after checking its shape, (n_components, n_features)."""
+    means = np.asarray(means, dtype=float)
+    if means.shape != (n_components, n_features):
+        raise ValueError(
+            f"{name} has shape {means.shape}; expected ({n_components}, {n_features})."
+        )
+    return means
+
+
 @dataclass
 class _Run:
     """What one EM run from one initialisation leaves behind."""
@@ -214,6 +234,10 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 f"({n_samples}): a mixture needs at least one sample per component. "
                 "Use fewer components or more data."
             )
+        if self.weights_init is not None:
+            check_weights(self.weights_init, self.n_components, "weights_init")
+        if self.means_init is not None:
+            check_means(self.means_init, self.n_components, X.shape[1])
         self._check_family_parameters(X)
 
     def _initial_responsibilities(self, X, rng):

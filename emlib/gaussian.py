@@ -37,7 +37,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_scalar
 
-from .em import MixtureEM
+from .em import MixtureEM, check_weights
 
 __all__ = [
     "GaussianMixture",
@@ -403,7 +403,6 @@ class GaussianMixture(MixtureEM):
         if "n_components" in params:
             raise ValueError("n_components is not a parameter here: it is len(means).")
         model = cls(n_components=K, covariance_type=covariance_type, **params)
-        weights = np.asarray(weights, dtype=float)
         covariances = np.asarray(covariances, dtype=float)
         expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
         if covariance_type not in expected:
@@ -417,12 +416,7 @@ class GaussianMixture(MixtureEM):
                 f"{covariance_type!r} with means of shape {means.shape} expects "
                 f"{expected[covariance_type]}."
             )
-        if (
-            weights.shape != (K,)
-            or np.any(weights < 0)
-            or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6)
-        ):
-            raise ValueError(f"weights must be {K} non-negative numbers that sum to 1.")
+        weights = check_weights(weights, K)
         if covariance_type in ("full", "tied") and not np.allclose(
             covariances, np.swapaxes(covariances, -1, -2)
         ):
@@ -450,16 +444,6 @@ class GaussianMixture(MixtureEM):
             )
         check_scalar(self.reg_covar, "reg_covar", Real, min_val=0.0)
         K, D = self.n_components, X.shape[1]
-        if self.weights_init is not None:
-            w = np.asarray(self.weights_init, dtype=float)
-            if w.shape != (K,):
-                raise ValueError(f"weights_init has shape {w.shape}; expected ({K},).")
-            if np.any(w < 0) or not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError("weights_init must be non-negative and sum to 1.")
-        if self.means_init is not None:
-            m = np.asarray(self.means_init, dtype=float)
-            if m.shape != (K, D):
-                raise ValueError(f"means_init has shape {m.shape}; expected ({K}, {D}).")
         if self.precisions_init is not None:
             p = np.asarray(self.precisions_init, dtype=float)
             expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}

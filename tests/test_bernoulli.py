@@ -163,5 +163,5 @@ def test_from_parameters_equals_the_fitted_model():
     np.testing.assert_allclose(rebuilt.score_samples(X), fitted.score_samples(X), rtol=1e-12)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         BernoulliMixture.from_parameters([1.0], [[0.0, 0.5]])
-    with pytest.raises(ValueError, match="weights must be 1 non-negative numbers"):
+    with pytest.raises(ValueError, match="weights must be non-negative and sum to 1"):
         BernoulliMixture.from_parameters([0.5], [[0.2, 0.5]])

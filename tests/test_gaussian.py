@@ -359,7 +359,7 @@ def test_from_parameters_equals_the_fitted_model(covariance_type):
     "kwargs, message",
     [
         ({"means": [0.0, 1.0]}, "means must be 2-D"),
-        ({"weights": [0.5, 0.6]}, "weights must be 2 non-negative numbers that sum to 1"),
+        ({"weights": [0.5, 0.6]}, "weights must be non-negative and sum to 1"),
         ({"covariances": np.ones((2, 2))}, r"covariances has shape \(2, 2\)"),
         ({"covariances": -np.stack([np.eye(2)] * 2)}, "symmetric positive definite"),
         ({"covariances": np.stack([[[1.0, 5.0], [0.0, 1.0]]] * 2)}, "symmetric positive"),
