@@ -118,6 +118,10 @@ class _Run:
 class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the EM-fitted mixtures: the fit loop, the E-step and scoring.
 
+    A family subclasses it, implements the abstract hooks, and stores the constructor
+    parameters ``weights_init`` and ``means_init`` (checked here, used by its
+    ``_initialize``) besides its own.
+
     Parameters
     ----------
     n_components : int
