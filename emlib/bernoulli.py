@@ -33,9 +33,32 @@ import numpy as np
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import validate_data
 
-from .em import MixtureEM, check_weights
+from .em import MixtureEM, check_positive_int, check_weights
 
-__all__ = ["BernoulliMixture", "log_bernoulli_density"]
+__all__ = ["BernoulliMixture", "log_bernoulli_density", "n_parameters_bernoulli"]
+
+
+def n_parameters_bernoulli(n_components, n_features):
+    """Number of free parameters of a mixture of multivariate Bernoulli distributions.
+
+    Each of the :math:`K` components has one success probability per binary feature
+    (:math:`K D` in all) and the weights add :math:`K - 1`: :math:`p = K D + K - 1`.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components :math:`K`.
+    n_features : int
+        Number of binary features :math:`D` (pixels, for images).
+
+    Returns
+    -------
+    int
+        The parameter count :math:`p`.
+    """
+    check_positive_int(n_components, "n_components")
+    check_positive_int(n_features, "n_features")
+    return int(n_components) * int(n_features) + int(n_components) - 1
 
 
 def log_bernoulli_density(X, means):
@@ -240,9 +263,8 @@ class BernoulliMixture(MixtureEM):
         self.means_ = params["means"]
 
     def _n_parameters(self):
-        """Free parameters: :math:`KD` pixel probabilities and :math:`K-1` weights."""
-        K, D = self.means_.shape
-        return K * D + K - 1
+        """Free parameters of the fitted model; see :func:`n_parameters_bernoulli`."""
+        return n_parameters_bernoulli(*self.means_.shape)
 
     def _sample_component(self, k, n_samples, rng):
         return (rng.random((n_samples, self.means_.shape[1])) < self.means_[k]).astype(np.uint8)

@@ -83,6 +83,12 @@ def log_normalize(weighted):
         return (shift + np.log(total))[:, 0], resp
 
 
+def check_positive_int(value, name):
+    """Raise a ValueError unless ``value`` is an integer of at least 1 (booleans excluded)."""
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
 def check_weights(weights, n_components, name="weights"):
     """Return ``weights`` as an array after checking it is a probability vector of length K."""
     weights = np.asarray(weights, dtype=float)

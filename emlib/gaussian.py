@@ -37,13 +37,14 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_scalar
 
-from .em import MixtureEM, check_weights
+from .em import MixtureEM, check_positive_int, check_weights
 
 __all__ = [
     "GaussianMixture",
     "estimate_gaussian_parameters",
     "precision_cholesky",
     "log_gaussian_density",
+    "n_parameters",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -128,6 +129,44 @@ def _full_mahalanobis(X, means, U):
         Y *= Y
         out[rows] = Y @ blocks
     return out
+
+
+def n_parameters(n_components, n_features, covariance_type="full"):
+    """Number of free parameters of a Gaussian mixture.
+
+    With :math:`K` components in :math:`d` dimensions, the count is :math:`K - 1` weights (they
+    sum to one), :math:`K d` means and the covariance parameters: :math:`K d(d+1)/2` for
+    ``"full"``, :math:`K d` for ``"diag"``, :math:`d(d+1)/2` for ``"tied"`` (one matrix shared
+    by all components) and :math:`K` for ``"spherical"``.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components :math:`K`.
+    n_features : int
+        Dimension :math:`d` of the data.
+    covariance_type : {"full", "diag", "tied", "spherical"}
+        Covariance structure.
+
+    Returns
+    -------
+    int
+        The parameter count :math:`p` used by BIC and AIC.
+    """
+    check_positive_int(n_components, "n_components")
+    check_positive_int(n_features, "n_features")
+    k, d = int(n_components), int(n_features)
+    covariance_counts = {
+        "full": k * d * (d + 1) // 2,
+        "diag": k * d,
+        "tied": d * (d + 1) // 2,
+        "spherical": k,
+    }
+    if covariance_type not in covariance_counts:
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
+        )
+    return covariance_counts[covariance_type] + k * d + k - 1
 
 
 def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
@@ -525,15 +564,8 @@ class GaussianMixture(MixtureEM):
             self.precisions_ = U**2
 
     def _n_parameters(self):
-        """Free parameters: :math:`K-1` weights, :math:`KD` means and the covariances."""
-        K, D = self.n_components, self.means_.shape[1]
-        covariance = {
-            "full": K * D * (D + 1) / 2,
-            "tied": D * (D + 1) / 2,
-            "diag": K * D,
-            "spherical": K,
-        }[self.covariance_type]
-        return int(covariance + K * D + K - 1)
+        """Free parameters of the fitted model; see :func:`n_parameters`."""
+        return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
 
     def _sample_component(self, k, n_samples, rng):
         cov = self.covariances_

@@ -29,7 +29,8 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.utils import check_array
 
-from .gaussian import GaussianMixture
+from .bernoulli import n_parameters_bernoulli
+from .gaussian import GaussianMixture, n_parameters
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -63,72 +64,6 @@ _HEADERS = {
     "aic": "AIC",
     "heldout_log_likelihood": "held-out log-lik / sample",
 }
-
-
-def _check_positive_int(value, name):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
-
-def n_parameters(n_components, n_features, covariance_type="full"):
-    """Number of free parameters of a Gaussian mixture.
-
-    With :math:`K` components in :math:`d` dimensions, the count is :math:`K - 1` weights (they
-    sum to one), :math:`K d` means and the covariance parameters: :math:`K d(d+1)/2` for
-    ``"full"``, :math:`K d` for ``"diag"``, :math:`d(d+1)/2` for ``"tied"`` (one matrix shared
-    by all components) and :math:`K` for ``"spherical"``.
-
-    Parameters
-    ----------
-    n_components : int
-        Number of components :math:`K`.
-    n_features : int
-        Dimension :math:`d` of the data.
-    covariance_type : {"full", "diag", "tied", "spherical"}
-        Covariance structure.
-
-    Returns
-    -------
-    int
-        The parameter count :math:`p` used by BIC and AIC.
-    """
-    _check_positive_int(n_components, "n_components")
-    _check_positive_int(n_features, "n_features")
-    k, d = int(n_components), int(n_features)
-    covariance_counts = {
-        "full": k * d * (d + 1) // 2,
-        "diag": k * d,
-        "tied": d * (d + 1) // 2,
-        "spherical": k,
-    }
-    if covariance_type not in covariance_counts:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
-        )
-    return covariance_counts[covariance_type] + k * d + k - 1
-
-
-def n_parameters_bernoulli(n_components, n_features):
-    """Number of free parameters of a mixture of multivariate Bernoulli distributions.
-
-    Each of the :math:`K` components has one success probability per binary feature
-    (:math:`K D` in all) and the weights add :math:`K - 1`: :math:`p = K D + K - 1`.
-
-    Parameters
-    ----------
-    n_components : int
-        Number of components :math:`K`.
-    n_features : int
-        Number of binary features :math:`D` (pixels, for images).
-
-    Returns
-    -------
-    int
-        The parameter count :math:`p`.
-    """
-    _check_positive_int(n_components, "n_components")
-    _check_positive_int(n_features, "n_features")
-    return int(n_components) * int(n_features) + int(n_components) - 1
 
 
 def bic(log_likelihood, n_params, n_samples):
