@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .kmeans import KMeans
 
-__all__ = ["MixtureEM", "elbo", "kl_divergence", "log_normalize"]
+__all__ = ["MixtureEM", "aic", "bic", "elbo", "kl_divergence", "log_normalize"]
 
 _INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -107,6 +107,46 @@ def check_means(means, n_components, n_features, name="means_init"):
             f"{name} has shape {means.shape}; expected ({n_components}, {n_features})."
         )
     return means
+
+
+def bic(log_likelihood, n_params, n_samples):
+    r"""Bayesian information criterion :math:`-2 \log L + p \log N` (lower is better).
+
+    Schwarz (1978): the penalty grows with the sample size.
+
+    Parameters
+    ----------
+    log_likelihood : float
+        Total (not per-sample) log-likelihood :math:`\log L` of the training data.
+    n_params : int
+        Number of free parameters :math:`p`.
+    n_samples : int
+        Number of training samples :math:`N`.
+
+    Returns
+    -------
+    float
+    """
+    return float(-2.0 * log_likelihood + n_params * np.log(n_samples))
+
+
+def aic(log_likelihood, n_params):
+    r"""Akaike information criterion :math:`-2 \log L + 2 p` (lower is better).
+
+    Akaike (1974): a fixed penalty of two per parameter.
+
+    Parameters
+    ----------
+    log_likelihood : float
+        Total (not per-sample) log-likelihood :math:`\log L` of the training data.
+    n_params : int
+        Number of free parameters :math:`p`.
+
+    Returns
+    -------
+    float
+    """
+    return float(-2.0 * log_likelihood + 2.0 * n_params)
 
 
 @dataclass
@@ -405,20 +445,13 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return X, labels
 
     def bic(self, X):
-        r"""Bayesian information criterion, :math:`-2\log p(X\mid\hat\theta) + p\log N`.
-
-        Lower is better (Schwarz, 1978).
-        """
+        r"""Bayesian information criterion of the model on X; see :func:`bic`."""
         n = np.shape(X)[0]
-        return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
+        return bic(self.score(X) * n, self._n_parameters(), n)
 
     def aic(self, X):
-        r"""Akaike information criterion, :math:`-2\log p(X\mid\hat\theta) + 2p`.
-
-        Lower is better (Akaike, 1974).
-        """
-        n = np.shape(X)[0]
-        return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
+        r"""Akaike information criterion of the model on X; see :func:`aic`."""
+        return aic(self.score(X) * np.shape(X)[0], self._n_parameters())
 
 
 def _checked_responsibilities(model, X, resp):

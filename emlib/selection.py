@@ -30,6 +30,7 @@ from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.utils import check_array
 
 from .bernoulli import n_parameters_bernoulli
+from .em import aic, bic
 from .gaussian import GaussianMixture, n_parameters
 
 __all__ = [
@@ -64,42 +65,6 @@ _HEADERS = {
     "aic": "AIC",
     "heldout_log_likelihood": "held-out log-lik / sample",
 }
-
-
-def bic(log_likelihood, n_params, n_samples):
-    """Bayesian information criterion :math:`-2 \\log L + p \\log N` (lower is better).
-
-    Parameters
-    ----------
-    log_likelihood : float
-        Total (not per-sample) log-likelihood :math:`\\log L` of the training data.
-    n_params : int
-        Number of free parameters :math:`p`.
-    n_samples : int
-        Number of training samples :math:`N`.
-
-    Returns
-    -------
-    float
-    """
-    return float(-2.0 * log_likelihood + n_params * np.log(n_samples))
-
-
-def aic(log_likelihood, n_params):
-    """Akaike information criterion :math:`-2 \\log L + 2 p` (lower is better).
-
-    Parameters
-    ----------
-    log_likelihood : float
-        Total (not per-sample) log-likelihood :math:`\\log L` of the training data.
-    n_params : int
-        Number of free parameters :math:`p`.
-
-    Returns
-    -------
-    float
-    """
-    return float(-2.0 * log_likelihood + 2.0 * n_params)
 
 
 def _format_cell(key, value):
