@@ -38,6 +38,13 @@ import numpy as np
 from sklearn.utils import check_scalar
 
 from .em import MixtureEM, check_positive_int, check_weights
+from .moments import (
+    MAX_SPREAD_RATIO,
+    diagonal_scatter,
+    full_scatter,
+    pooled_scatter,
+    row_blocks,
+)
 
 __all__ = [
     "GaussianMixture",
@@ -59,75 +66,60 @@ def _collapse_error(reg_covar):
     )
 
 
-# Rows per block when all components are handled in one matrix product: the stacked
-# (rows x K*D) intermediate then stays near 1 MiB, small enough to stay in cache, which
-# measured about twice as fast as whole-array products on 100,000 x 10 data.
-_BLOCK_ELEMENTS = 1 << 17
-
-
-def _row_blocks(n_samples, width):
-    step = max(1, _BLOCK_ELEMENTS // max(width, 1))
-    return [slice(start, start + step) for start in range(0, n_samples, step)]
-
-
-def _full_covariances(X, resp, nk, means):
-    r"""Unregularised full covariances of all components: second moments minus
-    :math:`\mu_k \mu_k^\top`.
-
-    :math:`\Sigma_k = \frac{1}{N_k}\sum_n r_{nk} x_n x_n^\top - \mu_k \mu_k^\top` is the
-    weighted scatter about :math:`\mu_k`, rewritten so that all components share one matrix
-    product, :math:`[r_{n1} x_n, \dots, r_{nK} x_n]^\top X`, instead of K passes over the data.
-    The data are first centred at their overall mean, which keeps the subtraction from
-    cancelling digits when the clusters lie far from the origin. A variance no larger than
-    the rounding error of that subtraction (a component sitting on one point) is set to
-    exactly zero, so that the collapse is recognised.
-    """
-    n_components, n_features = means.shape
-    center = X.mean(axis=0)
-    scatter = np.zeros((n_components * n_features, n_features), dtype=X.dtype)
-    for rows in _row_blocks(X.shape[0], n_components * n_features):
-        Xc = X[rows] - center
-        # Written into a row-major buffer: resp is column-major, and a product that kept
-        # its layout would be copied by the reshape.
-        weighted = np.empty((len(Xc), n_components, n_features), dtype=X.dtype)
-        np.multiply(resp[rows, :, np.newaxis], Xc[:, np.newaxis, :], out=weighted)
-        scatter += weighted.reshape(len(Xc), -1).T @ Xc
-    second = scatter.reshape(n_components, n_features, n_features) / nk[:, None, None]
-    mc = means - center
-    covariances = second - mc[:, :, np.newaxis] * mc[:, np.newaxis, :]
-    covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
-    diag = range(n_features)
-    noise = 16 * np.finfo(X.dtype).eps * second[:, diag, diag]
-    flat = covariances[:, diag, diag] <= noise
-    for k, j in zip(*np.nonzero(flat), strict=True):
-        covariances[k, j, :] = 0.0
-        covariances[k, :, j] = 0.0
-    return covariances
-
-
 def _full_mahalanobis(X, means, U):
     r""":math:`\lVert (x_n - \mu_k)^\top U_k \rVert^2` for all samples and components.
 
-    Since :math:`(x_n - \mu_k)^\top U_k = x_n^\top U_k - \mu_k^\top U_k`, one product with the
-    side-by-side factors :math:`[U_1 \cdots U_K]`, plus a row of offsets, gives every
-    component's transformed data at once; squaring and summing each component's block of
-    columns is a second product, with a block indicator matrix. The rows are processed in
-    blocks to bound memory.
+    With a centre :math:`c` (the mean of the means), :math:`(x_n - \mu_k)^\top U_k =
+    (x_n - c)^\top U_k - (\mu_k - c)^\top U_k`: one product with the side-by-side factors
+    :math:`[U_1 \cdots U_K]`, plus a row of offsets, gives every component's transformed data
+    at once, and squaring and summing each component's block of columns is a second product,
+    with a block indicator matrix. Centring first keeps the subtraction free of cancellation
+    when the data lie far from the origin. The rows are processed in blocks to bound memory.
     """
     n_components, n_features = means.shape
     width = n_components * n_features
-    stacked = np.concatenate(
-        [
-            U.transpose(1, 0, 2).reshape(n_features, width),
-            -np.einsum("ki,kij->kj", means, U).reshape(1, width),
-        ]
-    )
+    centre = means.mean(axis=0)
+    factors = U.transpose(1, 0, 2).reshape(n_features, width)
+    offsets = -np.einsum("ki,kij->kj", means - centre, U).reshape(width)
     blocks = np.repeat(np.eye(n_components, dtype=X.dtype), n_features, axis=0)
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
-    for rows in _row_blocks(X.shape[0], width):
-        Y = X[rows] @ stacked[:-1] + stacked[-1]
+    for rows in row_blocks(X.shape[0], width):
+        Y = (X[rows] - centre) @ factors
+        Y += offsets
         Y *= Y
         out[rows] = Y @ blocks
+    return out
+
+
+def _diagonal_mahalanobis(X, means, precisions):
+    r""":math:`\sum_d P_{kd} (x_{nd} - \mu_{kd})^2` for diagonal precisions :math:`P_{kd}`.
+
+    Expanded about the centre :math:`c` of the means, the sum is three matrix products,
+    :math:`\sum_d P_{kd} (\mu_{kd} - c_d)^2 - 2 \sum_d P_{kd} (\mu_{kd} - c_d)(x_{nd} - c_d)
+    + \sum_d P_{kd} (x_{nd} - c_d)^2`. Near :math:`\mu_k` the terms are about
+    :math:`P_{kd} (\mu_{kd} - c_d)^2` while the result is about one per feature, so a
+    component for which that ratio exceeds :data:`emlib.moments.MAX_SPREAD_RATIO` (far from the
+    others relative to its spread) is recomputed from the deviations themselves. The output
+    is column-major, the layout the E-step wants (see :class:`emlib.em.MixtureEM`).
+    """
+    n_components = means.shape[0]
+    centre = means.mean(axis=0)
+    shifted = means - centre
+    constant = (shifted**2 * precisions).sum(axis=1)
+    linear = -2.0 * (shifted * precisions).T
+    out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
+    for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
+        Xc = X[rows] - centre
+        block = Xc @ linear
+        Xc *= Xc
+        block += Xc @ precisions.T
+        block += constant
+        out[rows] = block
+    far = np.flatnonzero((shifted**2 * precisions > MAX_SPREAD_RATIO).any(axis=1))
+    for k in far:
+        deviations = X - means[k]
+        deviations *= deviations
+        out[:, k] = deviations @ precisions[k]
     return out
 
 
@@ -173,7 +165,9 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     r"""M-step of a Gaussian mixture: soft counts, means and covariances.
 
     Implements :math:`N_k = \sum_n r_{nk}`, :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the
-    covariance update of the chosen type, with ``reg_covar`` added to every diagonal.
+    covariance update of the chosen type, with ``reg_covar`` added to every diagonal. The
+    scatter about each mean comes from :mod:`emlib.moments`, which keeps its digits however
+    far the data lie from the origin or the components from each other.
 
     Parameters
     ----------
@@ -189,27 +183,22 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     covariances : ndarray
         Shape (K, D, D), (D, D), (K, D) or (K,) for full, tied, diag and spherical.
     """
-    # A component that receives no responsibility at all would divide by zero; the tiny
-    # offset keeps its mean finite (it is then re-estimated from whatever it gets next).
-    nk = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
-    means = (resp.T @ X) / nk[:, np.newaxis]
+    # An empty component would divide by zero; it keeps a finite mean (and weight zero).
+    # scikit-learn adds 10 eps to every count instead, which moves every mean by a relative
+    # 10 eps: in float32 (1e-6) enough to make a one-point component's covariance indefinite.
+    nk = resp.sum(axis=0)
+    divisor = np.maximum(nk, np.finfo(resp.dtype).tiny)
+    means = (resp.T @ X) / divisor[:, np.newaxis]
     n_features = X.shape[1]
 
     if covariance_type == "full":
-        covariances = _full_covariances(X, resp, nk, means)
+        covariances = full_scatter(X, resp, divisor, means)
         covariances[:, range(n_features), range(n_features)] += reg_covar
     elif covariance_type == "tied":
-        # sum_k sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N, expanded with sum_k r_nk = 1.
-        covariances = (X.T @ X - (nk * means.T) @ means) / nk.sum()
+        covariances = pooled_scatter(X, resp, divisor, means)
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        # Per-dimension variance as E[x^2] - mu^2 under the responsibilities. The difference
-        # carries a rounding error of a few eps * E[x^2]; a variance below that cannot be told
-        # from zero, and is set to zero so that a collapsed component is recognised as one.
-        second_moments = (resp.T @ (X * X)) / nk[:, np.newaxis]
-        variances = second_moments - means**2
-        variances[variances <= 16 * np.finfo(X.dtype).eps * second_moments] = 0.0
-        covariances = variances + reg_covar
+        covariances = diagonal_scatter(X, resp, divisor, means) + reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
     return nk, means, covariances
@@ -278,30 +267,21 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
         mahalanobis = _full_mahalanobis(X, means, U)
     elif covariance_type == "tied":
         log_det = np.log(np.diag(U)).sum()
-        # One factor for all components: transform the data once. Column-major output, so
-        # that each component's column is contiguous (see MixtureEM).
+        # One factor for all components: transform the (centred) data once. Column-major
+        # output, so that each component's column is contiguous (see MixtureEM).
+        centre = means.mean(axis=0)
         mahalanobis = np.empty((n_components, n_samples), dtype=X.dtype).T
-        XU, MU = X @ U, means @ U
+        XU, MU = (X - centre) @ U, (means - centre) @ U
         for k in range(n_components):
             y = XU - MU[k]
             mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
-    elif covariance_type == "diag":
-        log_det = np.log(U).sum(axis=1)
-        precisions = U**2
-        # (x - mu)^T P (x - mu) expanded into matrix products; computed as (K, N) and
-        # transposed, which gives the column-major layout the E-step wants.
-        mahalanobis = (
-            (means**2 * precisions).sum(axis=1)[:, np.newaxis]
-            - 2.0 * (means * precisions) @ X.T
-            + precisions @ (X * X).T
-        ).T
-    else:  # spherical
-        log_det = n_features * np.log(U)
-        precisions = U**2
-        mahalanobis = (
-            precisions[:, np.newaxis]
-            * ((means**2).sum(axis=1)[:, np.newaxis] - 2.0 * means @ X.T + (X * X).sum(axis=1))
-        ).T
+    else:
+        # A spherical precision is a diagonal one with equal entries.
+        precisions = np.broadcast_to(
+            (U**2).reshape(n_components, -1), (n_components, n_features)
+        )
+        log_det = np.log(U).sum(axis=1) if covariance_type == "diag" else n_features * np.log(U)
+        mahalanobis = _diagonal_mahalanobis(X, means, precisions)
     # math.log keeps a Python float, which does not promote float32 arrays to float64.
     return -0.5 * (n_features * math.log(2 * math.pi) + mahalanobis) + log_det
 

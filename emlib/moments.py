@@ -1,0 +1,211 @@
+r"""Weighted second moments about each component's mean, accurate wherever the data lie.
+
+The M-step of a Gaussian mixture needs, for every component :math:`k`, the weighted scatter
+
+.. math::
+
+    S_k = \frac{1}{N_k} \sum_n r_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top .
+
+Written as it stands it takes two passes (first :math:`\mu_k`, then the deviations) and, for
+``K`` components, ``K`` passes over the data. Expanded about one centre :math:`c` shared by all
+components,
+
+.. math::
+    :label: shifted-scatter
+
+    S_k = \frac{1}{N_k} \sum_n r_{nk} (x_n - c)(x_n - c)^\top - (\mu_k - c)(\mu_k - c)^\top ,
+
+every component comes from one matrix product, but the subtraction cancels. Each entry of
+the first term is rounded to a few units of :math:`\epsilon` (the machine epsilon of the data's
+dtype) relative to its size, :math:`\sigma_{kd}^2 + (\mu_{kd} - c_d)^2`, so a variance
+:math:`\sigma_{kd}^2` keeps a relative error of about
+
+.. math::
+
+    \epsilon\,(1 + \rho_{kd}), \qquad \rho_{kd} = (\mu_{kd} - c_d)^2 / \sigma_{kd}^2 .
+
+With :math:`c = 0` (the textbook formula :math:`E[x x^\top] - \mu\mu^\top`) the ratio grows with
+the distance of the data from the origin: 500 points from :math:`N(1000, 1)` in ``float32`` have
+:math:`\rho = 10^6 > 1/\epsilon`, and every digit is lost. Chan, Golub and LeVeque (1983,
+"Algorithms for computing the sample variance", *The American Statistician* 37, 242-247)
+analyse these formulas. Here
+
+* :math:`c` is the weighted mean of the component means, which is the mean of the data when
+  the responsibilities sum to one per sample, so no result depends on where the origin is;
+* a component whose largest :math:`\rho_{kd}` exceeds :data:`MAX_SPREAD_RATIO` (a component far
+  from the others relative to its own spread, or one sitting on a single point) is
+  recomputed in two passes, so no variance loses more than about two significant digits to
+  the shortcut and the common case keeps the speed of one product.
+"""
+
+import numpy as np
+
+__all__ = [
+    "MAX_SPREAD_RATIO",
+    "full_scatter",
+    "diagonal_scatter",
+    "pooled_scatter",
+    "zero_below_resolution",
+]
+
+#: Largest :math:`\rho_{kd}` for which the one-product formula is used: it then loses at most
+#: about two of the dtype's significant digits (``float64`` keeps 13, ``float32`` about 5).
+MAX_SPREAD_RATIO = 100.0
+
+# Rows per block in products over all components: the (rows x K*D) intermediate then stays
+# near 1 MiB, small enough to stay in cache, which measured about twice as fast as
+# whole-array products on 100,000 x 10 data.
+_BLOCK_ELEMENTS = 1 << 17
+
+
+def row_blocks(n_samples, width):
+    """Slices of about ``_BLOCK_ELEMENTS / width`` rows covering ``range(n_samples)``."""
+    step = max(1, _BLOCK_ELEMENTS // max(width, 1))
+    return [slice(start, start + step) for start in range(0, n_samples, step)]
+
+
+def weighted_centre(nk, means):
+    r"""The centre :math:`c = \sum_k N_k \mu_k / \sum_k N_k` of the shifted formulas."""
+    return (nk @ means) / nk.sum()
+
+
+def zero_below_resolution(variances, means):
+    r"""Set to zero the variances that rounding cannot tell from zero.
+
+    A data set stored with machine epsilon :math:`\epsilon` resolves differences of about
+    :math:`\epsilon \lvert x \rvert`, and a component mean is itself rounded at that level, so
+    a variance :math:`\sigma_{kd}^2 \le (16\, \epsilon\, \lvert \mu_{kd} \rvert)^2` is noise
+    about a component sitting on one point (or on copies of one point). Setting it to exactly
+    zero lets ``reg_covar=0`` fits recognise the collapse instead of returning a variance of
+    rounding noise.
+
+    Parameters
+    ----------
+    variances : ndarray of shape (n_components, n_features)
+        Modified in place.
+    means : ndarray of shape (n_components, n_features)
+
+    Returns
+    -------
+    ndarray of bool, shape (n_components, n_features)
+        Where a variance was set to zero.
+    """
+    resolution = (16 * np.finfo(variances.dtype).eps * np.abs(means)) ** 2
+    flat = variances <= resolution
+    variances[flat] = 0.0
+    return flat
+
+
+def _far_components(shift_sq, variances):
+    """Components for which the shifted formula loses more than ``MAX_SPREAD_RATIO`` allows."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unsafe = ~(shift_sq <= MAX_SPREAD_RATIO * variances) | ~(variances > 0)
+    return np.flatnonzero(unsafe.any(axis=1))
+
+
+def full_scatter(X, resp, nk, means):
+    r"""Full weighted covariances :math:`S_k` of every component, shape (K, D, D).
+
+    One product of the responsibility-weighted, centred data with the centred data,
+    :math:`[r_{n1}(x_n - c), \dots, r_{nK}(x_n - c)]^\top (X - c)`, gives the first term of
+    :eq:`shifted-scatter` for all components at once; components with a large
+    :math:`\rho_{kd}` are then recomputed as :math:`\sum_n r_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top/N_k`.
+    Variances below the data's resolution (:func:`zero_below_resolution`) are set to zero
+    with their row and column.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    resp : ndarray of shape (n_samples, n_components)
+    nk : ndarray of shape (n_components,)
+        Positive divisors (soft counts, kept away from zero).
+    means : ndarray of shape (n_components, n_features)
+    """
+    n_components, n_features = means.shape
+    centre = weighted_centre(nk, means)
+    scatter = np.zeros((n_components * n_features, n_features), dtype=X.dtype)
+    for rows in row_blocks(X.shape[0], n_components * n_features):
+        Xc = X[rows] - centre
+        # Written into a row-major buffer: resp is column-major, and a product that kept
+        # its layout would be copied by the reshape.
+        weighted = np.empty((len(Xc), n_components, n_features), dtype=X.dtype)
+        np.multiply(resp[rows, :, np.newaxis], Xc[:, np.newaxis, :], out=weighted)
+        scatter += weighted.reshape(len(Xc), -1).T @ Xc
+    shifted = means - centre
+    covariances = scatter.reshape(n_components, n_features, n_features) / nk[:, None, None]
+    covariances -= shifted[:, :, np.newaxis] * shifted[:, np.newaxis, :]
+    diag = range(n_features)
+    for k in _far_components(shifted**2, covariances[:, diag, diag]):
+        deviations = X - means[k]
+        covariances[k] = (resp[:, k] * deviations.T) @ deviations / nk[k]
+    covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
+    variances = covariances[:, diag, diag]
+    flat = zero_below_resolution(variances, means)
+    for k, j in zip(*np.nonzero(flat), strict=True):
+        covariances[k, j, :] = 0.0
+        covariances[k, :, j] = 0.0
+    return covariances
+
+
+def diagonal_scatter(X, resp, nk, means):
+    r"""Weighted variances :math:`(S_k)_{dd}` of every component and feature, shape (K, D).
+
+    The diagonal of :eq:`shifted-scatter`: one product of the responsibilities with the
+    squared centred data, in row blocks so that the centred copy stays in cache; components
+    with a large :math:`\rho_{kd}` are recomputed in two passes, and variances below the
+    data's resolution are set to zero.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    resp : ndarray of shape (n_samples, n_components)
+    nk : ndarray of shape (n_components,)
+        Positive divisors (soft counts, kept away from zero).
+    means : ndarray of shape (n_components, n_features)
+    """
+    centre = weighted_centre(nk, means)
+    second = np.zeros_like(means)
+    for rows in row_blocks(X.shape[0], 64):
+        Xc = X[rows] - centre
+        Xc *= Xc
+        second += resp[rows].T @ Xc
+    shifted = means - centre
+    variances = second / nk[:, np.newaxis] - shifted**2
+    for k in _far_components(shifted**2, variances):
+        deviations = X - means[k]
+        deviations *= deviations
+        variances[k] = resp[:, k] @ deviations / nk[k]
+    zero_below_resolution(variances, means)
+    return variances
+
+
+def pooled_scatter(X, resp, nk, means):
+    r"""The within-component scatter shared by a ``tied`` model, :math:`\sum_k N_k S_k / N`.
+
+    About the centre :math:`c`, the total scatter splits into within and between parts,
+    :math:`\sum_n (x_n - c)(x_n - c)^\top = \sum_k N_k S_k + \sum_k N_k (\mu_k - c)(\mu_k -
+    c)^\top`, so the pooled matrix is one product minus a small correction. The subtraction
+    cancels when the components are far apart relative to their spread; if any feature's
+    between-part exceeds ``MAX_SPREAD_RATIO`` times its pooled variance, the component
+    scatters of :func:`full_scatter` are summed instead.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    resp : ndarray of shape (n_samples, n_components)
+    nk : ndarray of shape (n_components,)
+        Positive divisors (soft counts, kept away from zero).
+    means : ndarray of shape (n_components, n_features)
+    """
+    centre = weighted_centre(nk, means)
+    total = np.zeros((X.shape[1], X.shape[1]), dtype=X.dtype)
+    for rows in row_blocks(X.shape[0], X.shape[1]):
+        Xc = X[rows] - centre
+        total += Xc.T @ Xc
+    shifted = means - centre
+    between = (nk * shifted.T) @ shifted
+    pooled = (total - between) / nk.sum()
+    spread = np.diag(between) / nk.sum()
+    if _far_components(spread[np.newaxis], np.diag(pooled)[np.newaxis]).size:
+        pooled = np.einsum("k,kij->ij", nk, full_scatter(X, resp, nk, means)) / nk.sum()
+    return (pooled + pooled.T) / 2
