@@ -73,22 +73,43 @@ def _full_mahalanobis(X, means, U):
     (x_n - c)^\top U_k - (\mu_k - c)^\top U_k`: one product with the side-by-side factors
     :math:`[U_1 \cdots U_K]`, plus a row of offsets, gives every component's transformed data
     at once, and squaring and summing each component's block of columns is a second product,
-    with a block indicator matrix. Centring first keeps the subtraction free of cancellation
-    when the data lie far from the origin. The rows are processed in blocks to bound memory.
+    with a block indicator matrix. The rows are processed in blocks to bound memory.
+
+    Centring makes the result independent of where the origin is. What remains is the
+    rounding of :math:`x_n - c`, an error of about :math:`\epsilon` times the length of the
+    offset :math:`(\mu_k - c)^\top U_k` (the distance from the centre to :math:`\mu_k` in
+    the component's own units); a component farther than
+    :data:`emlib.moments.MAX_SPREAD_RATIO` such units is evaluated from
+    :math:`x_n - \mu_k` directly.
     """
     n_components, n_features = means.shape
     width = n_components * n_features
     centre = means.mean(axis=0)
     factors = U.transpose(1, 0, 2).reshape(n_features, width)
-    offsets = -np.einsum("ki,kij->kj", means - centre, U).reshape(width)
+    offsets = -np.einsum("ki,kij->kj", means - centre, U)
     blocks = np.repeat(np.eye(n_components, dtype=X.dtype), n_features, axis=0)
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
     for rows in row_blocks(X.shape[0], width):
         Y = (X[rows] - centre) @ factors
-        Y += offsets
+        Y += offsets.reshape(width)
         Y *= Y
         out[rows] = Y @ blocks
+    for k in _far_from_centre(offsets):
+        _direct_mahalanobis(X, means[k], U[k], out[:, k])
     return out
+
+
+def _far_from_centre(offsets):
+    """Components whose mean lies more than ``MAX_SPREAD_RATIO`` of their own standard
+    units from the centre, given the offsets (mu_k - c)^T U_k, one row per component."""
+    return np.flatnonzero((offsets**2).sum(axis=1) > MAX_SPREAD_RATIO**2)
+
+
+def _direct_mahalanobis(X, mean, U, out):
+    r"""``out`` :math:`\leftarrow \lVert (x_n - \mu)^\top U \rVert^2`, deviations first."""
+    for rows in row_blocks(X.shape[0], X.shape[1]):
+        Y = (X[rows] - mean) @ U
+        out[rows] = np.einsum("ij,ij->i", Y, Y)
 
 
 def _diagonal_mahalanobis(X, means, precisions):
@@ -267,14 +288,19 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
         mahalanobis = _full_mahalanobis(X, means, U)
     elif covariance_type == "tied":
         log_det = np.log(np.diag(U)).sum()
-        # One factor for all components: transform the (centred) data once. Column-major
+        # One factor for all components: transform the centred data once. Column-major
         # output, so that each component's column is contiguous (see MixtureEM).
+        # Far components are then evaluated directly, as in the full case.
         centre = means.mean(axis=0)
         mahalanobis = np.empty((n_components, n_samples), dtype=X.dtype).T
         XU, MU = (X - centre) @ U, (means - centre) @ U
+        far = _far_from_centre(MU)
         for k in range(n_components):
-            y = XU - MU[k]
-            mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
+            if k in far:
+                _direct_mahalanobis(X, means[k], U, mahalanobis[:, k])
+            else:
+                y = XU - MU[k]
+                mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
     else:
         # A spherical precision is a diagonal one with equal entries.
         precisions = np.broadcast_to(

@@ -1,0 +1,275 @@
+"""GaussianMixture numerics: float32, data far from the origin, tight far-away components.
+
+Each case below returned a wrong answer (or raised) before the second moments were taken
+about the component means (emlib.moments); the references are scikit-learn, which uses the
+two-pass formula for full covariances, and emlib's own float64 fit of the very same numbers.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.stats import multivariate_normal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+from emlib import GaussianMixture
+from emlib.gaussian import estimate_gaussian_parameters
+from emlib.moments import MAX_SPREAD_RATIO, diagonal_scatter, full_scatter, pooled_scatter
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+DTYPES = [np.float64, np.float32]
+
+
+def blobs(seed, n_components=3, n_features=2, n_per=100):
+    """Unit-variance clusters around centres drawn with spread 4."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0.0, 4.0, (n_components, n_features))
+    X = np.concatenate([rng.normal(c, 1.0, (n_per, n_features)) for c in centres])
+    return X, centres
+
+
+def fixed_start(centres, covariance_type, scale=1.0):
+    """Initial parameters that make a fit deterministic and comparable across libraries:
+    equal weights, the given means, and unit covariances times ``scale ** 2``."""
+    K, D = centres.shape
+    precisions = {
+        "full": np.stack([np.eye(D)] * K),
+        "tied": np.eye(D),
+        "diag": np.ones((K, D)),
+        "spherical": np.ones(K),
+    }[covariance_type] / scale**2
+    return dict(weights_init=np.full(K, 1.0 / K), means_init=centres, precisions_init=precisions)
+
+
+def fit(X, centres, covariance_type, n_iter=5, library=GaussianMixture, scale=1.0, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return library(
+            len(centres),
+            covariance_type=covariance_type,
+            max_iter=n_iter,
+            tol=0.0,
+            **fixed_start(centres, covariance_type, scale),
+            **params,
+        ).fit(X)
+
+
+# ---------------------------------------------------------------- one point per component
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_a_component_on_one_point_has_covariance_reg_covar(dtype, covariance_type):
+    X = np.random.default_rng(0).normal(3.0, 2.0, (50, 3)).astype(dtype)
+    resp = np.zeros((50, 2), dtype=dtype)
+    resp[7, 0] = 1.0
+    resp[np.arange(50) != 7, 1] = 1.0
+    nk, means, covariances = estimate_gaussian_parameters(X, resp, 1e-6, covariance_type)
+    # The mean is the point itself, with no bias from a guard added to the count.
+    np.testing.assert_array_equal(means[0], X[7])
+    assert nk[0] == 1.0
+    expected = {"full": 1e-6 * np.eye(3), "diag": np.full(3, 1e-6), "spherical": 1e-6}
+    np.testing.assert_allclose(covariances[0], expected[covariance_type], rtol=1e-6)
+
+
+def test_float32_one_point_seeds_never_raise_and_match_scikit_learn():
+    """k-means++ starts put one point in each component; 100 seeds, none may fail."""
+    failures, compared, worst = [], 0, 0.0
+    for seed in range(100):
+        X = np.random.default_rng(seed).normal(3.0, 2.0, (200, 2)).astype(np.float32)
+        kwargs = dict(n_components=3, init_params="k-means++", random_state=seed, max_iter=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            try:
+                ours = GaussianMixture(**kwargs).fit(X)
+            except ValueError as error:
+                failures.append((seed, str(error)[:40]))
+                continue
+            theirs = SklearnGaussianMixture(**kwargs).fit(X)
+        # One EM iteration from the same k-means++ seeds: the same covariances, up to float32
+        # rounding amplified by one E-step.
+        scale = np.abs(theirs.covariances_).max()
+        worst = max(worst, np.abs(ours.covariances_ - theirs.covariances_).max() / scale)
+        compared += 1
+    assert failures == []
+    assert compared == 100
+    assert worst < 1e-3
+
+
+# ---------------------------------------------------------------- far from the origin
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(("dtype", "offset"), [(np.float32, 1e3), (np.float64, 1e8)])
+def test_one_component_far_from_the_origin(covariance_type, dtype, offset):
+    """N(offset, 1) in 2-D: the variances are those of the float64 fit of the same numbers."""
+    X = np.random.default_rng(0).normal(offset, 1.0, (500, 2)).astype(dtype)
+    model = GaussianMixture(1, covariance_type=covariance_type).fit(X)
+    exact = np.var(X.astype(np.float64) - offset, axis=0)  # centred before squaring
+    covariances = model.covariances_
+    if covariance_type in ("full", "tied"):
+        variances = np.diagonal(covariances, axis1=-2, axis2=-1).ravel()
+    else:
+        variances = covariances.ravel()
+    expected = exact.mean() if covariance_type == "spherical" else exact
+    rtol = 300 * np.finfo(dtype).eps * (1 + offset)
+    np.testing.assert_allclose(variances, expected + 1e-6, rtol=rtol)
+    # The log-likelihood of a unit-variance Gaussian in 2-D is about -log(2 pi) - 1.
+    assert model.score(X) == pytest.approx(-np.log(2 * np.pi) - 1, abs=0.1)
+
+
+def test_tight_component_far_from_the_other_float32():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (300, 2)), rng.normal(30, 0.01, (300, 2))].astype(np.float32)
+    ours = GaussianMixture(2, random_state=0).fit(X)
+    theirs = SklearnGaussianMixture(2, random_state=0).fit(X)
+    tight_ours = np.sort(ours.covariances_[:, 0, 0])[0]
+    tight_theirs = np.sort(theirs.covariances_[:, 0, 0])[0]
+    assert tight_ours == pytest.approx(tight_theirs, rel=1e-3)
+    assert tight_ours == pytest.approx(1e-4, rel=0.2)  # the true variance, 0.01 ** 2
+    assert ours.score(X) == pytest.approx(theirs.score(X), abs=1e-3)
+
+
+def test_tight_component_far_away_float64_without_regularisation():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (300, 2)), rng.normal(3e7, 0.01, (300, 2))]
+    ours = GaussianMixture(2, random_state=0, reg_covar=0.0).fit(X)
+    theirs = SklearnGaussianMixture(2, random_state=0, reg_covar=0.0).fit(X)
+    order_ours, order_theirs = np.argsort(ours.means_[:, 0]), np.argsort(theirs.means_[:, 0])
+    np.testing.assert_allclose(
+        ours.covariances_[order_ours], theirs.covariances_[order_theirs], rtol=1e-6
+    )
+    # scikit-learn evaluates x U - mu U about the origin, about 3e9 here, and keeps only
+    # about nine digits of the score; SciPy subtracts the mean first, as emlib does.
+    assert ours.score(X) == pytest.approx(theirs.score(X), rel=1e-7)
+    reference = sum(
+        w * np.exp(multivariate_normal(m, c).logpdf(X))
+        for w, m, c in zip(ours.weights_, ours.means_, ours.covariances_, strict=True)
+    )
+    assert ours.score(X) == pytest.approx(np.mean(np.log(reference)), rel=1e-12)
+
+
+# ---------------------------------------------------------------- the moment formulas
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_moments_match_the_two_pass_definition(dtype):
+    """Soft responsibilities, one component far away: every entry against the definition."""
+    rng = np.random.default_rng(3)
+    X = np.r_[rng.normal(0, 1, (200, 3)), rng.normal(5e3, 0.1, (100, 3))].astype(dtype)
+    resp = rng.dirichlet(np.ones(3), size=300).astype(dtype)
+    nk = resp.sum(axis=0)
+    means = (resp.T @ X) / nk[:, None]
+    X64, r64, m64 = X.astype(np.float64), resp.astype(np.float64), means.astype(np.float64)
+    # Definition, in float64 on the same numbers: deviations first, then their squares.
+    reference = np.stack(
+        [((r64[:, k] * (X64 - m64[k]).T) @ (X64 - m64[k])) / r64[:, k].sum() for k in range(3)]
+    )
+    rtol = 50 * MAX_SPREAD_RATIO * np.finfo(dtype).eps
+    np.testing.assert_allclose(full_scatter(X, resp, nk, means), reference, rtol=rtol)
+    np.testing.assert_allclose(
+        diagonal_scatter(X, resp, nk, means),
+        np.diagonal(reference, axis1=1, axis2=2),
+        rtol=rtol,
+    )
+    np.testing.assert_allclose(
+        pooled_scatter(X, resp, nk, means),
+        np.einsum("k,kij->ij", nk.astype(np.float64), reference) / nk.sum(),
+        rtol=rtol,
+        atol=rtol * np.abs(reference).max(),
+    )
+
+
+# ---------------------------------------------------------------- invariances (hypothesis)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    covariance_type=st.sampled_from(COVARIANCE_TYPES),
+    dtype_and_exponent=st.one_of(
+        st.tuples(st.just(np.float64), st.floats(0.0, 4.0)),
+        st.tuples(st.just(np.float32), st.floats(0.0, 3.0)),
+    ),
+    direction=st.sampled_from([1.0, -1.0]),
+)
+def test_translation_invariance(seed, covariance_type, dtype_and_exponent, direction):
+    """Fitting X + c gives means + c, the same covariances and the same log-likelihood.
+
+    The shifted data are rounded to the dtype first, and the reference is a float64 fit of
+    those very numbers moved back to the origin, so only the fit's own rounding is measured:
+    it may grow with the offset (a mean far from zero is itself stored to eps * |c|), never
+    with its square, as the textbook one-pass formula does.
+    """
+    dtype, exponent = dtype_and_exponent
+    X, centres = blobs(seed)
+    offset = direction * 10.0**exponent  # the within-cluster spread is 1
+    shifted = (X + offset).astype(dtype)
+    back = shifted.astype(np.float64) - offset
+    far = fit(shifted, centres + offset, covariance_type)
+    near = fit(back, centres, covariance_type)
+    tol = 300 * float(np.finfo(dtype).eps) * (1 + abs(offset))
+    assert far.means_.dtype == dtype
+    np.testing.assert_allclose(far.means_ - offset, near.means_, rtol=0, atol=tol)
+    np.testing.assert_allclose(
+        far.covariances_, near.covariances_, rtol=0, atol=tol * np.abs(near.covariances_).max()
+    )
+    assert far.lower_bound_ == pytest.approx(near.lower_bound_, abs=tol)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    covariance_type=st.sampled_from(COVARIANCE_TYPES),
+    dtype=st.sampled_from(DTYPES),
+    power=st.integers(-12, 12),
+)
+def test_scale_equivariance(seed, covariance_type, dtype, power):
+    """Fitting s X (with reg_covar scaled by s^2) gives s means, s^2 covariances and a
+    log-likelihood lower by D log s. Powers of two scale without rounding."""
+    X, centres = blobs(seed)
+    s = 2.0**power
+    base = fit(X.astype(dtype), centres, covariance_type, reg_covar=1e-6)
+    scaled = fit(
+        (s * X).astype(dtype), s * centres, covariance_type, scale=s, reg_covar=1e-6 * s**2
+    )
+    tol = 300 * float(np.finfo(dtype).eps)
+    np.testing.assert_allclose(scaled.means_ / s, base.means_, rtol=0, atol=tol * 10)
+    np.testing.assert_allclose(
+        scaled.covariances_ / s**2,
+        base.covariances_,
+        rtol=0,
+        atol=tol * np.abs(base.covariances_).max(),
+    )
+    D = X.shape[1]
+    assert scaled.lower_bound_ + D * np.log(s) == pytest.approx(base.lower_bound_, abs=tol * 10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    covariance_type=st.sampled_from(COVARIANCE_TYPES),
+    exponent=st.floats(0.0, 4.0),
+    power=st.integers(-8, 8),
+)
+def test_agrees_with_scikit_learn_on_shifted_and_scaled_data(
+    seed, covariance_type, exponent, power
+):
+    """float64, offsets up to 1e4 standard deviations, from the same initial parameters.
+
+    scikit-learn expands diagonal, spherical and tied covariances about the origin, which
+    costs it about eps * (offset / spread)^2 of relative accuracy; the tolerance allows for
+    that, and emlib's own accuracy is checked against itself in the tests above.
+    """
+    X, centres = blobs(seed)
+    s, offset = 2.0**power, 10.0**exponent
+    data, start = s * (X + offset), s * (centres + offset)
+    reg = 1e-6 * s**2
+    kwargs = dict(n_iter=10, scale=s, reg_covar=reg)
+    ours = fit(data, start, covariance_type, **kwargs)
+    theirs = fit(data, start, covariance_type, library=SklearnGaussianMixture, **kwargs)
+    loss = np.finfo(float).eps * (1 + offset) ** (1 if covariance_type == "full" else 2)
+    rtol = 1e-9 + 1e3 * loss
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=rtol)
+    np.testing.assert_allclose(
+        ours.covariances_,
+        theirs.covariances_,
+        rtol=0,
+        atol=rtol * np.abs(theirs.covariances_).max(),
+    )
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=rtol, abs=rtol)
