@@ -2,7 +2,14 @@
 
 The estimators follow scikit-learn's conventions (``fit``, ``predict_proba``, ``means_``,
 ``random_state``, ...) and share one EM engine, :class:`emlib.em.MixtureEM`.
+
+The subpackages that the estimators do not need (``datasets``, ``metrics``, ``plotting``,
+``selection``) are imported on first use, as in SciPy and scikit-learn: ``import emlib``
+stays fast and does not load Matplotlib, yet ``emlib.datasets.load_mnist()`` works without
+a separate ``import emlib.datasets``.
 """
+
+import importlib
 
 from .bernoulli import BernoulliMixture
 from .gaussian import GaussianMixture
@@ -10,3 +17,15 @@ from .kmeans import KMeans
 
 __all__ = ["BernoulliMixture", "GaussianMixture", "KMeans"]
 __version__ = "0.1.0"
+
+_LAZY_SUBMODULES = ("datasets", "metrics", "plotting", "selection")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY_SUBMODULES})

@@ -117,6 +117,8 @@ class BernoulliMixture(MixtureEM):
     n_iter_ : int
     lower_bound_ : float
         Objective (log-likelihood, or log-posterior with priors, per sample) at the last E-step.
+        Always a Python float, and ``log_likelihood_history_`` holds the same values as
+        ``float64``; for ``float32`` data they are accumulated in ``float32`` (about 7 digits).
     log_likelihood_history_ : ndarray of shape (n_iter_,)
         The objective at every E-step of the best run; never decreasing.
     params_history_ : list of dict

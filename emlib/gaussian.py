@@ -358,7 +358,9 @@ class GaussianMixture(MixtureEM):
     n_iter_ : int
         Iterations (E-step then M-step) of the best run.
     lower_bound_ : float
-        Mean log-likelihood per sample at the last E-step of the best run.
+        Mean log-likelihood per sample at the last E-step of the best run. Always a Python
+        float, and ``log_likelihood_history_`` holds the same values as ``float64``; for
+        ``float32`` data they are accumulated in ``float32`` and carry about seven digits.
     log_likelihood_history_ : ndarray of shape (n_iter_,)
         The mean log-likelihood per sample at every E-step of the best run; never decreasing.
     params_history_ : list of dict

@@ -273,3 +273,12 @@ def test_agrees_with_scikit_learn_on_shifted_and_scaled_data(
         atol=rtol * np.abs(theirs.covariances_).max(),
     )
     assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=rtol, abs=rtol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lower_bound_is_a_python_float_for_every_dtype(dtype):
+    X, centres = blobs(0)
+    model = fit(X.astype(dtype), centres, "full")
+    assert type(model.lower_bound_) is float
+    assert model.log_likelihood_history_.dtype == np.float64
+    assert model.lower_bound_ == model.log_likelihood_history_[-1]
