@@ -40,6 +40,38 @@ def squared_distances(X, centers):
     return np.maximum(d2, 0.0, out=d2)
 
 
+def _relocate_to_empty_clusters(X, labels, centers, sums, counts):
+    """Give each empty cluster one of the points farthest from their centres, in place.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    labels : ndarray of shape (n_samples,)
+        The assignment of the E-step.
+    centers : ndarray of shape (n_clusters, n_features)
+        The centres that assignment was made with.
+    sums, counts : ndarray of shape (n_clusters, n_features) and (n_clusters,)
+        Sum and number of the points of every cluster; updated in place. A moved point is
+        subtracted from its old cluster and becomes the only point of an empty one.
+    """
+    empty = np.flatnonzero(counts == 0)
+    # Differences, not the expansion of the E-step: a point lying on its centre must count as
+    # exactly zero, not as rounding noise that could pass for the farthest point.
+    d2 = ((X - centers[labels]) ** 2).sum(axis=1)
+    if not d2.any():
+        # Every point lies on its centre (fewer distinct points than clusters): moving one
+        # would lower nothing and only make two centres compete for the same points.
+        return
+    # A partial sort is enough; taking its tail backwards pairs points with empty clusters as
+    # scikit-learn does, so that the two can be compared label for label.
+    farthest = np.argpartition(d2, -empty.size)[-empty.size :][::-1]
+    old = labels[farthest]
+    np.subtract.at(sums, old, X[farthest])
+    np.subtract.at(counts, old, 1)
+    sums[empty] = X[farthest]
+    counts[empty] = 1
+
+
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """k-means clustering with Lloyd's algorithm (hard EM).
 
@@ -75,9 +107,20 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    A cluster that loses all its points is re-seeded at the sample that lies farthest from its
-    own centre (the worst-served point), which lowers the inertia; with several empty clusters
-    the farthest points are used in turn. This is also what scikit-learn does.
+    Empty clusters. When the E-step leaves ``m`` clusters without points, the M-step first
+    measures the squared distance of every point to the centre it was just assigned to (a
+    centre of that assignment, not an updated one) and takes the ``m`` farthest points, the
+    worst served. Each of them leaves its cluster, whose mean is then computed without it, and
+    becomes the only point, hence the centre, of one empty cluster: this lowers :math:`J`.
+    The ``m`` points come from a partial sort (:func:`numpy.argpartition`), so which of them
+    goes to which empty cluster does not follow their rank. When all these distances are zero
+    (every point lies on its centre, as happens when X has fewer distinct points than
+    clusters), nothing is moved: no move could lower :math:`J`. A cluster that is still empty
+    (nothing was moved, or it gave away its only point) has no mean and keeps its centre.
+
+    This is scikit-learn's relocation, except in that last case, where scikit-learn puts the
+    empty cluster on top of the largest one. From the same initial centres, and apart from
+    rounding, the two give the same results whenever that case does not arise.
     """
 
     def __init__(
@@ -130,11 +173,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             return X[rng.choice(X.shape[0], self.n_clusters, replace=False)].copy()
         return np.array(self.init, dtype=X.dtype)
 
-    def _update_centers(self, X, labels, d2_own):
-        r"""M-step with one-hot responsibilities; empty clusters are re-seeded.
+    def _update_centers(self, X, labels, centers):
+        r"""M-step with one-hot responsibilities; empty clusters as in the class Notes.
 
         The responsibility matrix is one-hot, so it is stored sparse: the product
         :math:`R^\top X` then costs one pass over X instead of ``n_clusters`` passes.
+        ``centers`` are the centres ``labels`` was computed with.
         """
         n_samples = X.shape[0]
         resp_T = sparse.csr_matrix(
@@ -142,13 +186,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             shape=(self.n_clusters, n_samples),
         )
         counts = np.bincount(labels, minlength=self.n_clusters).astype(X.dtype)
-        centers = resp_T @ X
-        empty = np.flatnonzero(counts == 0)
-        if empty.size:
-            farthest = np.argsort(d2_own)[::-1][: empty.size]
-            centers[empty] = X[farthest]
-            counts[empty] = 1.0
-        return centers / counts[:, np.newaxis]
+        sums = resp_T @ X
+        if counts.all():
+            return sums / counts[:, np.newaxis]
+        _relocate_to_empty_clusters(X, labels, centers, sums, counts)
+        # A cluster still empty has no mean, and J does not depend on its centre: it stays.
+        new_centers = centers.copy()
+        filled = counts > 0
+        new_centers[filled] = sums[filled] / counts[filled, np.newaxis]
+        return new_centers
 
     def _lloyd(self, X, centers, tol):
         # ||x||^2 is the same in every iteration and for every centre: it does not change
@@ -165,7 +211,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             labels = partial.argmin(axis=1)
             d2_own = np.maximum(x_sq + partial[rows, labels], 0.0)
             history.append(float(d2_own.sum()))
-            new_centers = self._update_centers(X, labels, d2_own)
+            new_centers = self._update_centers(X, labels, centers)
             shift = float(((new_centers - centers) ** 2).sum())
             centers = new_centers
             if labels_old is not None and np.array_equal(labels, labels_old):
