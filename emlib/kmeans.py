@@ -16,12 +16,14 @@ by alternating
 Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982).
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -226,8 +228,29 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         inertia = float(squared_distances(X, centers)[rows, labels].sum())
         return centers, labels, inertia, n_iter, np.asarray(history)
 
+    def _warn_if_too_few_distinct_points(self, X):
+        # Identical points always share their nearest centre, so with fewer distinct points
+        # than clusters some cluster ends up empty. Counting distinct rows sorts X: it is only
+        # worth doing when that has happened.
+        if np.bincount(self.labels_, minlength=self.n_clusters).all():
+            return
+        n_distinct = len(np.unique(X, axis=0))
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Distinct points in X: {n_distinct}, fewer than n_clusters={self.n_clusters}; "
+                "some clusters end up empty.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
     def fit(self, X, y=None):
-        """Run Lloyd's algorithm ``n_init`` times and keep the lowest inertia."""
+        """Run Lloyd's algorithm ``n_init`` times and keep the lowest inertia.
+
+        Warns
+        -----
+        ConvergenceWarning
+            If X has fewer distinct points than ``n_clusters``, with their number.
+        """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_parameters(X)
         rng = check_random_state(self.random_state)
@@ -244,6 +267,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             self.n_iter_,
             self.inertia_history_,
         ) = best
+        self._warn_if_too_few_distinct_points(X)
         return self
 
     def fit_predict(self, X, y=None):

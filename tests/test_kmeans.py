@@ -1,9 +1,11 @@
 """KMeans: agreement with scikit-learn's Lloyd, the inertia trace, empty clusters, errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
@@ -102,7 +104,8 @@ def test_no_relocation_when_every_point_lies_on_its_centre():
     X = np.array([[-0.4]] * 3 + [[0.4]] * 3)
     # Cluster 2 is empty, but every point sits on its centre: moving one would only make two
     # centres compete for copies of the same point.
-    km = KMeans(3, init=[[-0.4], [0.4], [-0.4]]).fit(X)
+    with pytest.warns(ConvergenceWarning, match="Distinct points in X: 2,"):
+        km = KMeans(3, init=[[-0.4], [0.4], [-0.4]]).fit(X)
     assert km.n_iter_ == 1
     np.testing.assert_allclose(km.cluster_centers_, [[-0.4], [0.4], [-0.4]])
     # Centres 0 and 2 both lie on -0.4 (up to rounding), so either may get its copies.
@@ -113,11 +116,25 @@ def test_no_relocation_when_every_point_lies_on_its_centre():
 def test_more_clusters_than_distinct_points_converges_at_once(seed):
     points = np.random.default_rng(0).normal(size=(3, 2))
     X = np.repeat(points, 10, axis=0)
-    # The call GaussianMixture(init_params="kmeans") makes.
-    km = KMeans(5, n_init=1, random_state=np.random.RandomState(seed)).fit(X)
+    # The call GaussianMixture(init_params="kmeans") makes; the warning reaches its users too.
+    with pytest.warns(ConvergenceWarning, match="Distinct points in X: 3,"):
+        km = KMeans(5, n_init=1, random_state=np.random.RandomState(seed)).fit(X)
     assert km.n_iter_ <= 2
     assert len(np.unique(km.labels_)) == 3
     np.testing.assert_allclose(km.cluster_centers_[km.labels_], X, rtol=1e-12)
+
+
+def test_warns_when_fewer_distinct_points_than_clusters():
+    # -0.0 and 0.0 are the same point.
+    X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [-0.0, 2.0]], [4, 3, 2, 2], axis=0)
+    message = r"^Distinct points in X: 3, fewer than n_clusters=4; some clusters end up empty"
+    with pytest.warns(ConvergenceWarning, match=message):
+        KMeans(4, random_state=0).fit(X)
+    with pytest.warns(ConvergenceWarning, match=message):
+        KMeans(4, init="random", n_init=3, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KMeans(3, random_state=0).fit(X)
 
 
 def _problem_with_empty_clusters(seed):
