@@ -54,16 +54,20 @@ def _relocate_to_empty_clusters(X, labels, centers, sums, counts):
         The centres that assignment was made with.
     sums, counts : ndarray of shape (n_clusters, n_features) and (n_clusters,)
         Sum and number of the points of every cluster; updated in place. A moved point is
-        subtracted from its old cluster and becomes the only point of an empty one.
+        subtracted from its old cluster and becomes the only point of an empty one. Nothing
+        moves when every cluster consists of copies of one point.
     """
-    empty = np.flatnonzero(counts == 0)
-    # Differences, not the expansion of the E-step: a point lying on its centre must count as
-    # exactly zero, not as rounding noise that could pass for the farthest point.
-    d2 = ((X - centers[labels]) ** 2).sum(axis=1)
-    if not d2.any():
-        # Every point lies on its centre (fewer distinct points than clusters): moving one
-        # would lower nothing and only make two centres compete for the same points.
+    # Moving a point can lower J only if some cluster holds two different points. That is
+    # tested exactly, against one member of each cluster (any will do), and not through the
+    # distances to the centres: a mean of copies of a point can miss it by a rounding step.
+    member = np.empty(counts.size, dtype=np.intp)
+    member[labels] = np.arange(labels.size)
+    if np.array_equal(X, X[member[labels]]):
         return
+    empty = np.flatnonzero(counts == 0)
+    # Differences rather than the expansion of the E-step, whose rounding error grows with the
+    # norms of the points and could change which points count as farthest.
+    d2 = ((X - centers[labels]) ** 2).sum(axis=1)
     # A partial sort is enough; taking its tail backwards pairs points with empty clusters as
     # scikit-learn does, so that the two can be compared label for label.
     farthest = np.argpartition(d2, -empty.size)[-empty.size :][::-1]
@@ -113,16 +117,21 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     measures the squared distance of every point to the centre it was just assigned to (a
     centre of that assignment, not an updated one) and takes the ``m`` farthest points, the
     worst served. Each of them leaves its cluster, whose mean is then computed without it, and
-    becomes the only point, hence the centre, of one empty cluster: this lowers :math:`J`.
-    The ``m`` points come from a partial sort (:func:`numpy.argpartition`), so which of them
-    goes to which empty cluster does not follow their rank. When all these distances are zero
-    (every point lies on its centre, as happens when X has fewer distinct points than
-    clusters), nothing is moved: no move could lower :math:`J`. A cluster that is still empty
-    (nothing was moved, or it gave away its only point) has no mean and keeps its centre.
+    becomes the only point, hence the centre, of one empty cluster, which can only lower
+    :math:`J`. The ``m`` points come from a partial sort (:func:`numpy.argpartition`), so
+    which of them goes to which empty cluster does not follow their rank. When every cluster
+    consists of copies of a single point (possible only if X has fewer distinct points than
+    clusters), nothing is moved: the M-step puts each centre on its point, and no move could
+    lower :math:`J`. A cluster that is still empty (nothing was moved, or it gave away its
+    only point) has no mean and keeps its centre.
 
-    This is scikit-learn's relocation, except in that last case, where scikit-learn puts the
-    empty cluster on top of the largest one. From the same initial centres, and apart from
-    rounding, the two give the same results whenever that case does not arise.
+    This is scikit-learn's relocation with two differences. scikit-learn skips it only when
+    all the distances above are exactly zero; but a centre that is the mean of copies of a
+    point can miss the point by a rounding step, so some moves would then be made on rounding
+    noise alone, leaving centres one rounding step apart between which points hop, sometimes
+    until ``max_iter``. And scikit-learn puts a cluster that is still empty on top of the
+    largest one. From the same initial centres, and apart from rounding, the two give the
+    same results whenever neither case arises.
     """
 
     def __init__(

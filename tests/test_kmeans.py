@@ -124,6 +124,34 @@ def test_more_clusters_than_distinct_points_converges_at_once(seed):
     np.testing.assert_allclose(km.cluster_centers_[km.labels_], X, rtol=1e-12)
 
 
+@pytest.mark.parametrize("value, n_copies", [(0.1, 3), (-0.4, 3), (0.7, 7), (0.7, 10)])
+def test_copies_of_one_point_stop_at_once(value, n_copies):
+    X = np.full((n_copies, 1), value)
+    # The mean of these copies is not exactly `value`: (0.1 + 0.1 + 0.1) / 3 is
+    # 0.10000000000000002.
+    # Relocating on that rounding step used to make the points hop between two centres.
+    with pytest.warns(ConvergenceWarning, match="Distinct points in X: 1,"):
+        km = KMeans(2, init=[[value], [value]]).fit(X)
+    # At worst the copies try the other centre once, then both centres are the same mean.
+    assert km.n_iter_ <= 3
+    np.testing.assert_allclose(km.cluster_centers_, value, rtol=1e-15)
+
+
+def test_duplicated_points_converge_quickly():
+    n_iter = []
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        n_distinct, n_features = rng.integers(1, 5), rng.integers(1, 4)
+        points = rng.normal(size=(n_distinct, n_features)) * 10.0 ** rng.integers(-3, 4)
+        X = rng.permutation(np.repeat(points, rng.integers(2, 12, size=n_distinct), axis=0))
+        K = int(rng.integers(n_distinct + 1, min(n_distinct + 4, len(X)) + 1))
+        init = "random" if seed % 2 else "k-means++"
+        with pytest.warns(ConvergenceWarning, match=f"Distinct points in X: {n_distinct},"):
+            n_iter.append(KMeans(K, init=init, random_state=seed).fit(X).n_iter_)
+    # Before, some of these ran to max_iter=300.
+    assert max(n_iter) <= 20
+
+
 def test_warns_when_fewer_distinct_points_than_clusters():
     # -0.0 and 0.0 are the same point.
     X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [-0.0, 2.0]], [4, 3, 2, 2], axis=0)
