@@ -16,12 +16,14 @@ by alternating
 Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982).
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -38,6 +40,42 @@ def squared_distances(X, centers):
     d2 += np.einsum("ij,ij->i", X, X)[:, np.newaxis]
     d2 += (centers * centers).sum(axis=1)
     return np.maximum(d2, 0.0, out=d2)
+
+
+def _relocate_to_empty_clusters(X, labels, centers, sums, counts):
+    """Give each empty cluster one of the points farthest from their centres, in place.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    labels : ndarray of shape (n_samples,)
+        The assignment of the E-step.
+    centers : ndarray of shape (n_clusters, n_features)
+        The centres that assignment was made with.
+    sums, counts : ndarray of shape (n_clusters, n_features) and (n_clusters,)
+        Sum and number of the points of every cluster; updated in place. A moved point is
+        subtracted from its old cluster and becomes the only point of an empty one. Nothing
+        moves when every cluster consists of copies of one point.
+    """
+    # Moving a point can lower J only if some cluster holds two different points. That is
+    # tested exactly, against one member of each cluster (any will do), and not through the
+    # distances to the centres: a mean of copies of a point can miss it by a rounding step.
+    member = np.empty(counts.size, dtype=np.intp)
+    member[labels] = np.arange(labels.size)
+    if np.array_equal(X, X[member[labels]]):
+        return
+    empty = np.flatnonzero(counts == 0)
+    # Differences rather than the expansion of the E-step, whose rounding error grows with the
+    # norms of the points and could change which points count as farthest.
+    d2 = ((X - centers[labels]) ** 2).sum(axis=1)
+    # A partial sort is enough; taking its tail backwards pairs points with empty clusters as
+    # scikit-learn does, so that the two can be compared label for label.
+    farthest = np.argpartition(d2, -empty.size)[-empty.size :][::-1]
+    old = labels[farthest]
+    np.subtract.at(sums, old, X[farthest])
+    np.subtract.at(counts, old, 1)
+    sums[empty] = X[farthest]
+    counts[empty] = 1
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -75,9 +113,25 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    A cluster that loses all its points is re-seeded at the sample that lies farthest from its
-    own centre (the worst-served point), which lowers the inertia; with several empty clusters
-    the farthest points are used in turn. This is also what scikit-learn does.
+    Empty clusters. When the E-step leaves ``m`` clusters without points, the M-step first
+    measures the squared distance of every point to the centre it was just assigned to (a
+    centre of that assignment, not an updated one) and takes the ``m`` farthest points, the
+    worst served. Each of them leaves its cluster, whose mean is then computed without it, and
+    becomes the only point, hence the centre, of one empty cluster, which can only lower
+    :math:`J`. The ``m`` points come from a partial sort (:func:`numpy.argpartition`), so
+    which of them goes to which empty cluster does not follow their rank. When every cluster
+    consists of copies of a single point (possible only if X has fewer distinct points than
+    clusters), nothing is moved: the M-step puts each centre on its point, and no move could
+    lower :math:`J`. A cluster that is still empty (nothing was moved, or it gave away its
+    only point) has no mean and keeps its centre.
+
+    This is scikit-learn's relocation with two differences. scikit-learn skips it only when
+    all the distances above are exactly zero; but a centre that is the mean of copies of a
+    point can miss the point by a rounding step, so some moves would then be made on rounding
+    noise alone, leaving centres one rounding step apart between which points hop, sometimes
+    until ``max_iter``. And scikit-learn puts a cluster that is still empty on top of the
+    largest one. From the same initial centres, and apart from rounding, the two give the
+    same results whenever neither case arises.
     """
 
     def __init__(
@@ -130,11 +184,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             return X[rng.choice(X.shape[0], self.n_clusters, replace=False)].copy()
         return np.array(self.init, dtype=X.dtype)
 
-    def _update_centers(self, X, labels, d2_own):
-        r"""M-step with one-hot responsibilities; empty clusters are re-seeded.
+    def _update_centers(self, X, labels, centers):
+        r"""M-step with one-hot responsibilities; empty clusters as in the class Notes.
 
         The responsibility matrix is one-hot, so it is stored sparse: the product
         :math:`R^\top X` then costs one pass over X instead of ``n_clusters`` passes.
+        ``centers`` are the centres ``labels`` was computed with.
         """
         n_samples = X.shape[0]
         resp_T = sparse.csr_matrix(
@@ -142,13 +197,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             shape=(self.n_clusters, n_samples),
         )
         counts = np.bincount(labels, minlength=self.n_clusters).astype(X.dtype)
-        centers = resp_T @ X
-        empty = np.flatnonzero(counts == 0)
-        if empty.size:
-            farthest = np.argsort(d2_own)[::-1][: empty.size]
-            centers[empty] = X[farthest]
-            counts[empty] = 1.0
-        return centers / counts[:, np.newaxis]
+        sums = resp_T @ X
+        if counts.all():
+            return sums / counts[:, np.newaxis]
+        _relocate_to_empty_clusters(X, labels, centers, sums, counts)
+        # A cluster still empty has no mean, and J does not depend on its centre: it stays.
+        new_centers = centers.copy()
+        filled = counts > 0
+        new_centers[filled] = sums[filled] / counts[filled, np.newaxis]
+        return new_centers
 
     def _lloyd(self, X, centers, tol):
         # ||x||^2 is the same in every iteration and for every centre: it does not change
@@ -165,7 +222,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             labels = partial.argmin(axis=1)
             d2_own = np.maximum(x_sq + partial[rows, labels], 0.0)
             history.append(float(d2_own.sum()))
-            new_centers = self._update_centers(X, labels, d2_own)
+            new_centers = self._update_centers(X, labels, centers)
             shift = float(((new_centers - centers) ** 2).sum())
             centers = new_centers
             if labels_old is not None and np.array_equal(labels, labels_old):
@@ -180,8 +237,29 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         inertia = float(squared_distances(X, centers)[rows, labels].sum())
         return centers, labels, inertia, n_iter, np.asarray(history)
 
+    def _warn_if_too_few_distinct_points(self, X):
+        # Identical points always share their nearest centre, so with fewer distinct points
+        # than clusters some cluster ends up empty. Counting distinct rows sorts X: it is only
+        # worth doing when that has happened.
+        if np.bincount(self.labels_, minlength=self.n_clusters).all():
+            return
+        n_distinct = len(np.unique(X, axis=0))
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Distinct points in X: {n_distinct}, fewer than n_clusters={self.n_clusters}; "
+                "some clusters end up empty.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
     def fit(self, X, y=None):
-        """Run Lloyd's algorithm ``n_init`` times and keep the lowest inertia."""
+        """Run Lloyd's algorithm ``n_init`` times and keep the lowest inertia.
+
+        Warns
+        -----
+        ConvergenceWarning
+            If X has fewer distinct points than ``n_clusters``, with their number.
+        """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_parameters(X)
         rng = check_random_state(self.random_state)
@@ -198,6 +276,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             self.n_iter_,
             self.inertia_history_,
         ) = best
+        self._warn_if_too_few_distinct_points(X)
         return self
 
     def fit_predict(self, X, y=None):

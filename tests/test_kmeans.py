@@ -1,9 +1,11 @@
 """KMeans: agreement with scikit-learn's Lloyd, the inertia trace, empty clusters, errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
@@ -67,6 +69,135 @@ def test_empty_cluster_is_reseeded_at_the_worst_served_point():
     assert sorted(np.bincount(km.labels_, minlength=3)) == [1, 2, 3]
     # The isolated point ends up with its own centre.
     assert np.any(np.all(km.cluster_centers_ == [30.0, 30.0], axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_point_moved_into_an_empty_cluster_leaves_its_old_cluster(dtype):
+    X = np.array([[0.0], [1.0], [2.0], [10.0]], dtype=dtype)
+    # All four points choose the centre 1; 10 is the farthest from it and moves to the empty
+    # cluster, so the first M-step averages 0, 1 and 2 only.
+    km = KMeans(2, init=[[1.0], [100.0]], max_iter=1).fit(X)
+    assert km.cluster_centers_.dtype == dtype
+    np.testing.assert_array_equal(km.cluster_centers_, [[1.0], [10.0]])
+    np.testing.assert_array_equal(km.labels_, [0, 0, 0, 1])
+
+
+def test_cluster_that_gives_away_its_only_point_keeps_its_centre():
+    X = np.array([[0.0], [10.0], [10.2], [10.4]])
+    # First E-step: 0 alone in cluster 0 (squared distance 25), nothing in cluster 1. The
+    # point 0 moves to cluster 1, which leaves cluster 0 with no mean: it stays at -5.
+    km = KMeans(3, init=[[-5.0], [100.0], [10.2]], max_iter=1).fit(X)
+    np.testing.assert_allclose(km.cluster_centers_, [[-5.0], [0.0], [10.2]])
+
+
+def test_four_points_agree_with_scikit_learn():
+    X = np.array([[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [1.0, 1.0]])
+    init = np.array([[0.5, 0.5], [3.0, 3.0]])
+    ours = KMeans(2, init=init).fit(X)
+    theirs = SklearnKMeans(2, init=init, n_init=1, algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    assert ours.n_iter_ == theirs.n_iter_ == 3
+
+
+def test_no_relocation_when_every_point_lies_on_its_centre():
+    X = np.array([[-0.4]] * 3 + [[0.4]] * 3)
+    # Cluster 2 is empty, but every point sits on its centre: moving one would only make two
+    # centres compete for copies of the same point.
+    with pytest.warns(ConvergenceWarning, match="Distinct points in X: 2,"):
+        km = KMeans(3, init=[[-0.4], [0.4], [-0.4]]).fit(X)
+    assert km.n_iter_ == 1
+    np.testing.assert_allclose(km.cluster_centers_, [[-0.4], [0.4], [-0.4]])
+    # Centres 0 and 2 both lie on -0.4 (up to rounding), so either may get its copies.
+    np.testing.assert_allclose(km.cluster_centers_[km.labels_], X)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_more_clusters_than_distinct_points_converges_at_once(seed):
+    points = np.random.default_rng(0).normal(size=(3, 2))
+    X = np.repeat(points, 10, axis=0)
+    # The call GaussianMixture(init_params="kmeans") makes; the warning reaches its users too.
+    with pytest.warns(ConvergenceWarning, match="Distinct points in X: 3,"):
+        km = KMeans(5, n_init=1, random_state=np.random.RandomState(seed)).fit(X)
+    assert km.n_iter_ <= 2
+    assert len(np.unique(km.labels_)) == 3
+    np.testing.assert_allclose(km.cluster_centers_[km.labels_], X, rtol=1e-12)
+
+
+@pytest.mark.parametrize("value, n_copies", [(0.1, 3), (-0.4, 3), (0.7, 7), (0.7, 10)])
+def test_copies_of_one_point_stop_at_once(value, n_copies):
+    X = np.full((n_copies, 1), value)
+    # The mean of these copies is not exactly `value`: (0.1 + 0.1 + 0.1) / 3 is
+    # 0.10000000000000002.
+    # Relocating on that rounding step used to make the points hop between two centres.
+    with pytest.warns(ConvergenceWarning, match="Distinct points in X: 1,"):
+        km = KMeans(2, init=[[value], [value]]).fit(X)
+    # At worst the copies try the other centre once, then both centres are the same mean.
+    assert km.n_iter_ <= 3
+    np.testing.assert_allclose(km.cluster_centers_, value, rtol=1e-15)
+
+
+def test_duplicated_points_converge_quickly():
+    n_iter = []
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        n_distinct, n_features = rng.integers(1, 5), rng.integers(1, 4)
+        points = rng.normal(size=(n_distinct, n_features)) * 10.0 ** rng.integers(-3, 4)
+        X = rng.permutation(np.repeat(points, rng.integers(2, 12, size=n_distinct), axis=0))
+        K = int(rng.integers(n_distinct + 1, min(n_distinct + 4, len(X)) + 1))
+        init = "random" if seed % 2 else "k-means++"
+        with pytest.warns(ConvergenceWarning, match=f"Distinct points in X: {n_distinct},"):
+            n_iter.append(KMeans(K, init=init, random_state=seed).fit(X).n_iter_)
+    # Before, some of these ran to max_iter=300.
+    assert max(n_iter) <= 20
+
+
+def test_warns_when_fewer_distinct_points_than_clusters():
+    # -0.0 and 0.0 are the same point.
+    X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [-0.0, 2.0]], [4, 3, 2, 2], axis=0)
+    message = r"^Distinct points in X: 3, fewer than n_clusters=4; some clusters end up empty"
+    with pytest.warns(ConvergenceWarning, match=message):
+        KMeans(4, random_state=0).fit(X)
+    with pytest.warns(ConvergenceWarning, match=message):
+        KMeans(4, init="random", n_init=3, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KMeans(3, random_state=0).fit(X)
+
+
+def _problem_with_empty_clusters(seed):
+    """Random data; some initial centres are data points, the others are too far for any."""
+    rng = np.random.default_rng(seed)
+    n_samples, n_features, K = rng.integers(8, 41), rng.integers(1, 4), rng.integers(2, 7)
+    n_far = rng.integers(1, K)
+    X = rng.normal(size=(n_samples, n_features))
+    near = X[rng.choice(n_samples, K - n_far, replace=False)]
+    far = 100.0 + rng.normal(size=(n_far, n_features))
+    return X, rng.permutation(np.vstack([near, far]))
+
+
+def test_agrees_with_scikit_learn_when_clusters_are_empty():
+    n_empty_first = []
+    disagree = []
+    for seed in range(300):
+        X, init = _problem_with_empty_clusters(seed)
+        K = len(init)
+        counts = np.bincount(((X[:, None] - init) ** 2).sum(axis=2).argmin(axis=1), minlength=K)
+        n_empty_first.append(np.sum(counts == 0))
+        ours = KMeans(K, init=init).fit(X)
+        theirs = SklearnKMeans(K, init=init, n_init=1, algorithm="lloyd").fit(X)
+        same = (
+            np.allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-9, atol=1e-12)
+            and np.array_equal(ours.labels_, theirs.labels_)
+            and np.isclose(ours.inertia_, theirs.inertia_, rtol=1e-9)
+            and ours.n_iter_ == theirs.n_iter_
+        )
+        if not same:
+            disagree.append(seed)
+    # Every problem starts with an empty cluster, and many with several.
+    assert min(n_empty_first) >= 1
+    assert sum(n >= 2 for n in n_empty_first) >= 50
+    assert disagree == []
 
 
 def test_predict_transform_and_score(blobs):
