@@ -27,6 +27,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .moments import MAX_SPREAD_RATIO
+
 __all__ = ["KMeans"]
 
 
@@ -35,7 +37,13 @@ def squared_distances(X, centers):
 
     Expanded as :math:`\lVert x\rVert^2 - 2 x^\top \mu + \lVert \mu \rVert^2` so that the
     work is one matrix product; rounding can make a tiny distance negative, hence the clip.
+    The expansion cancels when the points lie far from the origin relative to their
+    distances (each term is rounded relative to :math:`\lVert x \rVert^2`), so both sides
+    are first moved to the mean of the centres, which changes no distance.
     """
+    shift = centers.mean(axis=0)
+    X = X - shift
+    centers = centers - shift
     d2 = X @ (-2.0 * centers).T
     d2 += np.einsum("ij,ij->i", X, X)[:, np.newaxis]
     d2 += (centers * centers).sum(axis=1)
@@ -177,12 +185,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if self.n_init != 1:
                 raise ValueError("With explicit initial centres use n_init=1: every run is equal.")
 
-    def _initial_centers(self, X, rng):
+    def _initial_centers(self, X, rng, offset):
         if isinstance(self.init, str) and self.init == "k-means++":
             return kmeans_plusplus(X, self.n_clusters, random_state=rng)[0]
         if isinstance(self.init, str):
             return X[rng.choice(X.shape[0], self.n_clusters, replace=False)].copy()
-        return np.array(self.init, dtype=X.dtype)
+        return np.array(self.init, dtype=X.dtype) - offset
 
     def _update_centers(self, X, labels, centers):
         r"""M-step with one-hot responsibilities; empty clusters as in the class Notes.
@@ -263,19 +271,29 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_parameters(X)
         rng = check_random_state(self.random_state)
-        tol = float(np.mean(np.var(X, axis=0))) * self.tol
+        variances = np.var(X, axis=0)
+        tol = float(np.mean(variances)) * self.tol
+        # Lloyd's iterations expand squared distances about the origin, which loses about
+        # log10(|mean|^2 / spread) digits (in float32 at 1e4 standard deviations, all of them).
+        # Data that far out are moved to their mean, which changes no distance; data near
+        # the origin are left as they are, so that 0/1 images keep exact integer distances.
+        offset = X.mean(axis=0)
+        if offset @ offset <= MAX_SPREAD_RATIO * variances.sum():
+            offset[:] = 0.0
+        centred = X - offset if offset.any() else X
         best = None
         for _ in range(self.n_init):
-            run = self._lloyd(X, self._initial_centers(X, rng), tol)
+            run = self._lloyd(centred, self._initial_centers(centred, rng, offset), tol)
             if best is None or run[2] < best[2]:
                 best = run
         (
-            self.cluster_centers_,
+            centers,
             self.labels_,
             self.inertia_,
             self.n_iter_,
             self.inertia_history_,
         ) = best
+        self.cluster_centers_ = centers + offset
         self._warn_if_too_few_distinct_points(X)
         return self
 

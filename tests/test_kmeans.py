@@ -242,3 +242,26 @@ def test_bad_data():
     km = KMeans(2, random_state=0).fit(np.eye(3))
     with pytest.raises(ValueError, match="X has 2 features, but KMeans is expecting 3"):
         km.predict(np.eye(2))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("offset", [1e3, 1e4, 1e5])
+def test_data_far_from_the_origin_cluster_as_at_the_origin(dtype, offset):
+    """Unit-spread clusters moved far away: the same partition as the centred data.
+
+    Squared distances expanded about the origin would lose every digit in float32 here.
+    """
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 1.0, (200, 2)) for c in ([0, 0], [4, 0], [0, 4])])
+    far = (X + offset).astype(dtype)
+    near = far.astype(np.float64) - offset  # the same numbers, moved back exactly
+    init = [0, 200, 400]
+    ours = KMeans(3, init=far[init]).fit(far)
+    reference = KMeans(3, init=near[init]).fit(near)
+    np.testing.assert_array_equal(ours.labels_, reference.labels_)
+    assert ours.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(ours.cluster_centers_ - offset, reference.cluster_centers_,
+                               atol=10 * np.finfo(dtype).eps * offset)
+    assert ours.inertia_ == pytest.approx(reference.inertia_, rel=1e-3)
+    np.testing.assert_array_equal(ours.predict(far), reference.labels_)
+    assert -ours.score(far) == pytest.approx(reference.inertia_, rel=1e-3)
