@@ -140,6 +140,14 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     until ``max_iter``. And scikit-learn puts a cluster that is still empty on top of the
     largest one. From the same initial centres, and apart from rounding, the two give the
     same results whenever neither case arises.
+
+    Data far from the origin. The assignment step expands the squared distance as
+    ``|x|^2 - 2 x.mu + |mu|^2`` (one matrix product for all pairs),
+    whose terms are rounded relative to ``|x|^2``. When the squared length
+    of the data mean exceeds :data:`emlib.moments.MAX_SPREAD_RATIO` times the total variance,
+    the iterations run on the data minus their mean (scikit-learn always centres); otherwise
+    on the data as given, so that 0/1 images keep exact integer distances and ``float32``
+    and ``float64`` break ties alike.
     """
 
     def __init__(
