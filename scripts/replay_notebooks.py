@@ -248,7 +248,7 @@ def check_forced(replay: Replay, disabled: list[str]) -> list[str]:
 
 
 def blas_line(report: dict) -> str:
-    """E.g. ``NumPy Haswell; SciPy Haswell``: each OpenBLAS and the kernel it runs."""
+    """E.g. ``NumPy Haswell, SciPy Haswell``: each OpenBLAS and the kernel it runs."""
     return ", ".join(f"{who} {arch}" for who, arch in report["blas"]) or "none found"
 
 
@@ -317,8 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers")
     args = parser.parse_args(argv)
 
-    notebooks = args.notebooks or sorted(str(p.relative_to(REPO_ROOT))
-                                         for p in (REPO_ROOT / "book").glob("*.ipynb"))
+    # nbval runs from the repository root, so name the notebooks from there.
+    found = [Path(nb).resolve() for nb in args.notebooks] or sorted(
+        (REPO_ROOT / "book").glob("*.ipynb"))
+    notebooks = [str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else str(p)
+                 for p in found]
     if not notebooks:
         print("replay: no notebooks in book/, nothing to compare")
         return 0
