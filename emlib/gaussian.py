@@ -39,11 +39,11 @@ from sklearn.utils import check_scalar
 
 from .em import MixtureEM, check_positive_int, check_weights
 from .moments import (
-    MAX_SPREAD_RATIO,
     diagonal_scatter,
     full_scatter,
     pooled_scatter,
     row_blocks,
+    spread_limit,
 )
 
 __all__ = [
@@ -79,7 +79,7 @@ def _full_mahalanobis(X, means, U):
     rounding of :math:`x_n - c`, an error of about :math:`\epsilon` times the length of the
     offset :math:`(\mu_k - c)^\top U_k` (the distance from the centre to :math:`\mu_k` in
     the component's own units); a component farther than
-    :data:`emlib.moments.MAX_SPREAD_RATIO` such units is evaluated from
+    :func:`emlib.moments.spread_limit` such units is evaluated from
     :math:`x_n - \mu_k` directly.
     """
     n_components, n_features = means.shape
@@ -100,9 +100,9 @@ def _full_mahalanobis(X, means, U):
 
 
 def _far_from_centre(offsets):
-    """Components whose mean lies more than ``MAX_SPREAD_RATIO`` of their own standard
-    units from the centre, given the offsets (mu_k - c)^T U_k, one row per component."""
-    return np.flatnonzero((offsets**2).sum(axis=1) > MAX_SPREAD_RATIO**2)
+    """Components whose mean lies more than ``spread_limit`` of their own standard units
+    from the centre, given the offsets (mu_k - c)^T U_k, one row per component."""
+    return np.flatnonzero((offsets**2).sum(axis=1) > spread_limit(offsets.dtype) ** 2)
 
 
 def _direct_mahalanobis(X, mean, U, out):
@@ -119,7 +119,7 @@ def _diagonal_mahalanobis(X, means, precisions):
     :math:`\sum_d P_{kd} (\mu_{kd} - c_d)^2 - 2 \sum_d P_{kd} (\mu_{kd} - c_d)(x_{nd} - c_d)
     + \sum_d P_{kd} (x_{nd} - c_d)^2`. Near :math:`\mu_k` the terms are about
     :math:`P_{kd} (\mu_{kd} - c_d)^2` while the result is about one per feature, so a
-    component for which that ratio exceeds :data:`emlib.moments.MAX_SPREAD_RATIO` (far from the
+    component for which that ratio exceeds :func:`emlib.moments.spread_limit` (far from the
     others relative to its spread) is recomputed from the deviations themselves. The output
     is column-major, the layout the E-step wants (see :class:`emlib.em.MixtureEM`).
     """
@@ -129,14 +129,15 @@ def _diagonal_mahalanobis(X, means, precisions):
     constant = (shifted**2 * precisions).sum(axis=1)
     linear = -2.0 * (shifted * precisions).T
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
-    for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
+    for rows in row_blocks(X.shape[0], X.shape[1]):
         Xc = X[rows] - centre
         block = Xc @ linear
         Xc *= Xc
         block += Xc @ precisions.T
         block += constant
         out[rows] = block
-    far = np.flatnonzero((shifted**2 * precisions > MAX_SPREAD_RATIO).any(axis=1))
+    ratios = shifted**2 * precisions
+    far = np.flatnonzero((ratios > spread_limit(ratios.dtype)).any(axis=1))
     for k in far:
         deviations = X - means[k]
         deviations *= deviations
@@ -213,13 +214,13 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     n_features = X.shape[1]
 
     if covariance_type == "full":
-        covariances = full_scatter(X, resp, divisor, means)
+        covariances = full_scatter(X, resp, divisor, means, reg_covar)
         covariances[:, range(n_features), range(n_features)] += reg_covar
     elif covariance_type == "tied":
-        covariances = pooled_scatter(X, resp, divisor, means)
+        covariances = pooled_scatter(X, resp, divisor, means, reg_covar)
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        covariances = diagonal_scatter(X, resp, divisor, means) + reg_covar
+        covariances = diagonal_scatter(X, resp, divisor, means, reg_covar) + reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
     return nk, means, covariances

@@ -27,7 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .moments import MAX_SPREAD_RATIO
+from .moments import spread_limit
 
 __all__ = ["KMeans"]
 
@@ -144,7 +144,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     Data far from the origin. The assignment step expands the squared distance as
     ``|x|^2 - 2 x.mu + |mu|^2`` (one matrix product for all pairs),
     whose terms are rounded relative to ``|x|^2``. When the squared length
-    of the data mean exceeds :data:`emlib.moments.MAX_SPREAD_RATIO` times the total variance,
+    of the data mean exceeds :func:`emlib.moments.spread_limit` times the total variance,
     the iterations run on the data minus their mean (scikit-learn always centres); otherwise
     on the data as given, so that 0/1 images keep exact integer distances and ``float32``
     and ``float64`` break ties alike.
@@ -286,7 +286,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         # Data that far out are moved to their mean, which changes no distance; data near
         # the origin are left as they are, so that 0/1 images keep exact integer distances.
         offset = X.mean(axis=0)
-        if offset @ offset <= MAX_SPREAD_RATIO * variances.sum():
+        if offset @ offset <= spread_limit(X.dtype) * variances.sum():
             offset[:] = 0.0
         centred = X - offset if offset.any() else X
         best = None
