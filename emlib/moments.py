@@ -33,11 +33,13 @@ analyse these formulas. Here
 * :math:`c` is the weighted mean of the component means, which is the mean of the data when
   the responsibilities sum to one per sample, so no result depends on where the origin is;
 * an entry whose :math:`\rho_{kd}` exceeds :func:`spread_limit` (a component far from the
-  others relative to its own spread, or one sitting on a single point) is recomputed in
-  two passes, so no variance loses more than about a third of its significant digits to
-  the shortcut, and the common case keeps the speed of one product. Since ``reg_covar`` is
-  added to every variance afterwards, the ratio is taken against the regularised variance:
-  an error far below ``reg_covar`` changes nothing.
+  others relative to its own spread, or one sitting on a single point) is recomputed from
+  the deviations from one of the component's own samples, so no variance loses more than
+  about a third of its significant digits to the shortcut, and the common case keeps the
+  speed of one product. Since ``reg_covar`` is added to every variance afterwards, the
+  ratio is taken against the regularised variance: an error far below ``reg_covar``
+  changes nothing. Variances at rounding level are recomputed the same way, which makes
+  the scatter of any number of copies of one point exactly zero.
 """
 
 import numpy as np
@@ -106,12 +108,34 @@ def zero_below_resolution(variances, means):
     return flat
 
 
-def _cancelling(shift_sq, variances, floor):
-    """Where the shifted formula loses more digits than :func:`spread_limit` allows, given
-    that ``floor`` (``reg_covar``) will be added to every variance."""
+def _inexact(shift_sq, variances, nk, means, floor):
+    r"""Entries the shifted formula cannot be trusted with, shape (K, D).
+
+    Those where it loses more digits than :func:`spread_limit` allows, given that ``floor``
+    (``reg_covar``) will be added; and those no larger than the rounding error of a mean
+    of :math:`N_k` numbers, :math:`(16\, \epsilon N_k |\mu_{kd}|)^2`, where only an exact
+    computation can tell a tiny spread from copies of one point.
+    """
+    eps = np.finfo(variances.dtype).eps
+    noise = (16 * eps * np.asarray(np.maximum(nk, 1))[..., np.newaxis] * np.abs(means)) ** 2
     scale = np.maximum(variances, 0.0) + floor
     with np.errstate(invalid="ignore"):
-        return ~(shift_sq <= spread_limit(variances.dtype) * scale)
+        return ~(shift_sq <= spread_limit(variances.dtype) * scale) | (variances <= noise)
+
+
+def _anchored_scatter(X, weights, nk, features=slice(None)):
+    r"""Weighted scatter about the weighted mean, computed from deviations from an anchor.
+
+    With :math:`a` the sample of largest weight, :math:`d_n = x_n - a` and
+    :math:`m = \sum_n r_n d_n / N_k`, the scatter is :math:`\sum_n r_n d_n d_n^\top / N_k -
+    m m^\top`. The anchor lies within the component's own spread, so nothing cancels, and
+    copies of the anchor contribute exact zeros: a component holding only copies of one
+    point has scatter exactly zero however many copies there are (a computed mean of many
+    copies can miss the point by several rounding steps).
+    """
+    deviations = X[:, features] - X[np.argmax(weights), features]
+    offset = weights @ deviations / nk
+    return (weights * deviations.T) @ deviations / nk - np.outer(offset, offset)
 
 
 def full_scatter(X, resp, nk, means, floor=0.0):
@@ -120,7 +144,8 @@ def full_scatter(X, resp, nk, means, floor=0.0):
     One product of the responsibility-weighted, centred data with the centred data,
     :math:`[r_{n1}(x_n - c), \dots, r_{nK}(x_n - c)]^\top (X - c)`, gives the first term of
     :eq:`shifted-scatter` for all components at once; components with a large
-    :math:`\rho_{kd}` are then recomputed as :math:`\sum_n r_{nk}(x_n-\mu_k)(x_n-\mu_k)^\top/N_k`.
+    :math:`\rho_{kd}`, or with a variance at rounding level, are then recomputed from
+    deviations within the component (:func:`_anchored_scatter`).
     Variances below the data's resolution (:func:`zero_below_resolution`) are set to zero
     with their row and column.
 
@@ -149,10 +174,9 @@ def full_scatter(X, resp, nk, means, floor=0.0):
     covariances = scatter.reshape(n_components, n_features, n_features) / nk[:, None, None]
     covariances -= shifted[:, :, np.newaxis] * shifted[:, np.newaxis, :]
     diag = range(n_features)
-    cancelling = _cancelling(shifted**2, covariances[:, diag, diag], floor)
-    for k in np.flatnonzero(cancelling.any(axis=1)):
-        deviations = X - means[k]
-        covariances[k] = (resp[:, k] * deviations.T) @ deviations / nk[k]
+    inexact = _inexact(shifted**2, covariances[:, diag, diag], nk, means, floor)
+    for k in np.flatnonzero(inexact.any(axis=1)):
+        covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
     covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
     variances = covariances[:, diag, diag]
     flat = zero_below_resolution(variances, means)
@@ -166,9 +190,10 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0):
     r"""Weighted variances :math:`(S_k)_{dd}` of every component and feature, shape (K, D).
 
     The diagonal of :eq:`shifted-scatter`: one product of the responsibilities with the
-    squared centred data, in row blocks so that the centred copy stays in cache; components
-    with a large :math:`\rho_{kd}` are recomputed in two passes, and variances below the
-    data's resolution are set to zero.
+    squared centred data, in row blocks so that the centred copy stays in cache; entries with
+    a large :math:`\rho_{kd}`, or at rounding level, are recomputed from deviations within
+    the component (:func:`_anchored_scatter`), and variances below the data's resolution
+    are set to zero.
 
     Parameters
     ----------
@@ -189,13 +214,11 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0):
         second += resp[rows].T @ Xc
     shifted = means - centre
     variances = second / nk[:, np.newaxis] - shifted**2
-    cancelling = _cancelling(shifted**2, variances, floor)
-    for k in np.flatnonzero(cancelling.any(axis=1)):
-        # Only the features that cancel: in images most features of most components are fine.
-        features = np.flatnonzero(cancelling[k])
-        deviations = X[:, features] - means[k, features]
-        deviations *= deviations
-        variances[k, features] = resp[:, k] @ deviations / nk[k]
+    inexact = _inexact(shifted**2, variances, nk, means, floor)
+    for k in np.flatnonzero(inexact.any(axis=1)):
+        # Only the features that need it: in images most features of most components are fine.
+        features = np.flatnonzero(inexact[k])
+        variances[k, features] = np.diagonal(_anchored_scatter(X, resp[:, k], nk[k], features))
     zero_below_resolution(variances, means)
     return variances
 
@@ -230,6 +253,6 @@ def pooled_scatter(X, resp, nk, means, floor=0.0):
     between = (nk * shifted.T) @ shifted
     pooled = (total - between) / nk.sum()
     spread = np.diag(between) / nk.sum()
-    if _cancelling(spread, np.diag(pooled), floor).any():
+    if _inexact(spread, np.diag(pooled), nk.sum(), centre, floor).any():
         pooled = np.einsum("k,kij->ij", nk, full_scatter(X, resp, nk, means, floor)) / nk.sum()
     return (pooled + pooled.T) / 2

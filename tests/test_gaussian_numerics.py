@@ -282,3 +282,20 @@ def test_lower_bound_is_a_python_float_for_every_dtype(dtype):
     assert type(model.lower_bound_) is float
     assert model.log_likelihood_history_.dtype == np.float64
     assert model.lower_bound_ == model.log_likelihood_history_[-1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize(("value", "copies"), [(6.1, 3), (6.1, 1000), (7.3, 500), (6.7, 10_000)])
+def test_a_component_on_copies_of_one_point_is_a_collapse(dtype, covariance_type, value, copies):
+    """However many copies: their computed mean may miss the point by several rounding
+    steps, but their scatter is exactly zero, so reg_covar=0 cannot fit a spike."""
+    x = np.r_[np.random.default_rng(0).normal(0.0, 1.0, 40), [value] * copies]
+    x = x[:, np.newaxis].astype(dtype)
+    model = GaussianMixture(2, covariance_type=covariance_type, reg_covar=0.0, random_state=0)
+    with pytest.raises(ValueError, match="collapsed onto a single point"):
+        model.fit(x)
+    # With the default regularisation the spike's variance is reg_covar, exactly.
+    fitted = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(x)
+    spike = int(np.argmax(fitted.means_[:, 0]))
+    assert np.ravel(fitted.covariances_)[spike] == pytest.approx(1e-6, rel=1e-6)
