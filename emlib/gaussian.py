@@ -129,7 +129,7 @@ def _diagonal_mahalanobis(X, means, precisions):
     constant = (shifted**2 * precisions).sum(axis=1)
     linear = -2.0 * (shifted * precisions).T
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
-    for rows in row_blocks(X.shape[0], X.shape[1]):
+    for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
         Xc = X[rows] - centre
         block = Xc @ linear
         Xc *= Xc

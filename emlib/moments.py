@@ -208,7 +208,7 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0):
     """
     centre = weighted_centre(nk, means)
     second = np.zeros_like(means)
-    for rows in row_blocks(X.shape[0], X.shape[1]):
+    for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
         Xc = X[rows] - centre
         Xc *= Xc
         second += resp[rows].T @ Xc
