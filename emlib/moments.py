@@ -195,16 +195,7 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0):
     the component (:func:`_anchored_scatter`), and variances below the data's resolution
     are set to zero.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    resp : ndarray of shape (n_samples, n_components)
-    nk : ndarray of shape (n_components,)
-        Positive divisors (soft counts, kept away from zero).
-    means : ndarray of shape (n_components, n_features)
-    floor : float, default=0.0
-        What will be added to every variance (``reg_covar``); errors far below it are
-        tolerated.
+    The parameters are those of :func:`full_scatter`.
     """
     centre = weighted_centre(nk, means)
     second = np.zeros_like(means)
@@ -233,16 +224,7 @@ def pooled_scatter(X, resp, nk, means, floor=0.0):
     between-part exceeds :func:`spread_limit` times its pooled (regularised) variance, the
     component scatters of :func:`full_scatter` are summed instead.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    resp : ndarray of shape (n_samples, n_components)
-    nk : ndarray of shape (n_components,)
-        Positive divisors (soft counts, kept away from zero).
-    means : ndarray of shape (n_components, n_features)
-    floor : float, default=0.0
-        What will be added to every variance (``reg_covar``); errors far below it are
-        tolerated.
+    The parameters are those of :func:`full_scatter`.
     """
     centre = weighted_centre(nk, means)
     total = np.zeros((X.shape[1], X.shape[1]), dtype=X.dtype)
