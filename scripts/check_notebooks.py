@@ -8,6 +8,7 @@ both. This script closes that gap. For every notebook it requires that
 * the notebook shows something, and no cell that must print or plot is silent;
 * no cell raised, unless it is tagged ``raises-exception``;
 * no output contains a memory address, a local path or a temporary kernel file;
+* no code line is longer than the rendered column (80 characters), where it would scroll;
 * solutions follow the course convention: a ``{solution}`` directive sits in a markdown
   cell tagged ``solution``, and the gated ``solution-start`` form is not used.
 
@@ -46,6 +47,8 @@ FORBIDDEN_IN_OUTPUTS = (
         ),
     ),
 )
+# Characters of code that fit the book's text column without a horizontal scroll bar.
+MAX_CODE_LINE = 80
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SOLUTION_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\s*\{solution\}", re.MULTILINE)
 GATED_SOLUTION = re.compile(r"\{solution-(?:start|end)\}")
@@ -213,6 +216,13 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
         if cell.get("execution_count") is None:
             never_run.append(index)
             continue
+        long_lines = [n for n, line in enumerate(source.splitlines(), 1)
+                      if len(line) > MAX_CODE_LINE]
+        if long_lines:
+            problems.append(
+                f"{where}: code line(s) {long_lines} longer than {MAX_CODE_LINE} characters "
+                "scroll sideways on the site; wrap them"
+            )
         if ends_with_suppressed_expression(source):
             problems.append(
                 f"{where}: ends with ';' to hide a value, which nbval ignores; "

@@ -284,6 +284,16 @@ def test_check_rejects_empty_cells_and_trailing_semicolons():
     assert any("ends with ';'" in problem for problem in problems_of(nb))
 
 
+def test_check_rejects_code_lines_wider_than_the_column():
+    nb = good_notebook()
+    nb.cells.append(executed("x = 1  # " + "a" * 72, 4))
+    problems = problems_of(nb)
+    assert any("code line(s) [1] longer than 80 characters" in p for p in problems)
+    nb = good_notebook()
+    nb.cells.append(executed("x = 1  # " + "a" * 71, 4))
+    assert problems_of(nb) == []
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
