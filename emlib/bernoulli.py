@@ -31,7 +31,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_scalar
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .em import MixtureEM, check_positive_int, check_weights
 
@@ -264,8 +264,10 @@ class BernoulliMixture(MixtureEM):
         self.weights_ = params["weights"]
         self.means_ = params["means"]
 
-    def _n_parameters(self):
-        """Free parameters of the fitted model; see :func:`n_parameters_bernoulli`."""
+    def n_parameters(self):
+        """Free parameters of the fitted model, :math:`K d + K - 1`; see
+        :func:`n_parameters_bernoulli`."""
+        check_is_fitted(self)
         return n_parameters_bernoulli(*self.means_.shape)
 
     def _sample_component(self, k, n_samples, rng):

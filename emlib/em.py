@@ -248,8 +248,13 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """Set the parameters from a dict made by :meth:`_get_parameters`."""
 
     @abstractmethod
+    def n_parameters(self):
+        """Number of free parameters :math:`p` of the fitted model, as counted by BIC and AIC."""
+
     def _n_parameters(self):
-        """Number of free parameters of the model."""
+        # scikit-learn's private name for the count: emlib.selection.select_mixture calls it
+        # so that scikit-learn's own mixtures can be selected alongside emlib's.
+        return self.n_parameters()
 
     @abstractmethod
     def _sample_component(self, k, n_samples, rng):
@@ -447,11 +452,11 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def bic(self, X):
         r"""Bayesian information criterion of the model on X; see :func:`bic`."""
         n = np.shape(X)[0]
-        return bic(self.score(X) * n, self._n_parameters(), n)
+        return bic(self.score(X) * n, self.n_parameters(), n)
 
     def aic(self, X):
         r"""Akaike information criterion of the model on X; see :func:`aic`."""
-        return aic(self.score(X) * np.shape(X)[0], self._n_parameters())
+        return aic(self.score(X) * np.shape(X)[0], self.n_parameters())
 
 
 def _checked_responsibilities(model, X, resp):

@@ -36,6 +36,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_scalar
+from sklearn.utils.validation import check_is_fitted
 
 from .em import MixtureEM, check_positive_int, check_weights
 from .moments import (
@@ -52,6 +53,7 @@ __all__ = [
     "precision_cholesky",
     "log_gaussian_density",
     "n_parameters",
+    "full_covariances",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -181,6 +183,60 @@ def n_parameters(n_components, n_features, covariance_type="full"):
             f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
         )
     return covariance_counts[covariance_type] + k * d + k - 1
+
+
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    r"""Expand any of the four covariance layouts to one matrix per component.
+
+    The layouts are those of scikit-learn: ``"full"`` stores :math:`\Sigma_k` with shape
+    (K, d, d), ``"tied"`` one shared :math:`\Sigma` with shape (d, d), ``"diag"`` the
+    variances :math:`\sigma_{kj}^2` with shape (K, d) and ``"spherical"`` one variance
+    :math:`\sigma_k^2` per component with shape (K,). The expansion is
+    :math:`\Sigma_k = \Sigma`, :math:`\operatorname{diag}(\sigma_{k1}^2, \dots, \sigma_{kd}^2)`
+    and :math:`\sigma_k^2 \mathbf{I}` respectively.
+
+    Parameters
+    ----------
+    covariances : array-like
+        Covariances in the layout of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    n_components, n_features : int
+        Number of components :math:`K` and dimension :math:`d`.
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_features, n_features)
+        A read-only broadcast view for ``"tied"``.
+
+    Raises
+    ------
+    ValueError
+        If ``covariance_type`` is unknown or the array does not have its shape.
+
+    Examples
+    --------
+    >>> full_covariances([1.0, 4.0], "spherical", 2, 2).tolist()
+    [[[1.0, 0.0], [0.0, 1.0]], [[4.0, 0.0], [0.0, 4.0]]]
+    """
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
+        )
+    covariances = np.asarray(covariances, dtype=float)
+    k, d = n_components, n_features
+    expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
+    if covariances.shape != expected[covariance_type]:
+        raise ValueError(
+            f"For covariance_type={covariance_type!r} with {k} components in {d} dimensions "
+            f"the covariances must have shape {expected[covariance_type]}, got "
+            f"{covariances.shape}; check that covariance_type matches the array."
+        )
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (k, d, d))
+    variances = covariances if covariance_type == "diag" else covariances[:, None] * np.ones(d)
+    return variances[:, :, None] * np.eye(d)
 
 
 def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
@@ -572,9 +628,16 @@ class GaussianMixture(MixtureEM):
         else:
             self.precisions_ = U**2
 
-    def _n_parameters(self):
-        """Free parameters of the fitted model; see :func:`n_parameters`."""
+    def n_parameters(self):
+        """Free parameters of the fitted model; see the function :func:`n_parameters`."""
+        check_is_fitted(self)
         return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
+
+    def full_covariances(self):
+        """The fitted covariances as one (d, d) matrix per component, whatever
+        ``covariance_type``; see the function :func:`full_covariances`."""
+        check_is_fitted(self)
+        return full_covariances(self.covariances_, self.covariance_type, *self.means_.shape)
 
     def _sample_component(self, k, n_samples, rng):
         cov = self.covariances_

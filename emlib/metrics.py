@@ -13,13 +13,28 @@ then count agreements. The matching is a linear assignment problem on the contin
 
 where :math:`\\sigma` ranges over one-to-one maps between clusters and classes. It is solved
 with the Hungarian method of :func:`scipy.optimize.linear_sum_assignment`.
+
+The same matching lines up fitted components with known ones (:func:`match_components`), and
+learns a cluster-to-class map on training labels that is then applied to new data
+(:func:`cluster_class_map`): accuracy measured with a map chosen on the test labels themselves is
+biased upwards.
 """
+
+from numbers import Integral
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
 from sklearn.metrics.cluster import contingency_matrix
+from sklearn.utils import check_scalar
 
-__all__ = ["matched_accuracy", "matched_confusion_matrix"]
+__all__ = [
+    "cluster_class_map",
+    "cluster_majorities",
+    "match_components",
+    "matched_accuracy",
+    "matched_confusion_matrix",
+]
 
 
 def _check_labels(y_true, y_pred):
@@ -144,3 +159,172 @@ def matched_confusion_matrix(y_true, y_pred):
     mapping = {clusters[k].item(): classes[c].item() for c, k in pairs}
     mapping.update({clusters[k].item(): None for k in unmatched})
     return table[:, column_order], mapping
+
+
+def match_components(reference_means, fitted_means):
+    r"""Pair fitted components with reference ones so that matched means are closest.
+
+    Solves :math:`\min_\sigma \sum_k \lVert m_k - \hat\mu_{\sigma(k)} \rVert` over one-to-one maps
+    :math:`\sigma` from reference to fitted components, by the Hungarian method. Use it to compare
+    a fit with the parameters that generated the data, whose labels EM cannot know.
+
+    Parameters
+    ----------
+    reference_means : array-like of shape (n_reference, n_features)
+        Means of the reference (for example the true) components.
+    fitted_means : array-like of shape (n_fitted, n_features)
+        Means of the fitted components; ``n_fitted >= n_reference``.
+
+    Returns
+    -------
+    order : ndarray of int, shape (n_reference,)
+        ``fitted_means[order[k]]`` is the fitted component matched to reference component ``k``,
+        so ``model.weights_[order]`` lists the fitted weights in the reference order.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not 2-D with the same number of columns, or there are fewer fitted
+        components than reference ones.
+
+    Examples
+    --------
+    >>> match_components([[0.0, 0.0], [5.0, 5.0]], [[5.1, 4.9], [0.2, -0.1]]).tolist()
+    [1, 0]
+    """
+    reference = np.asarray(reference_means, dtype=float)
+    fitted = np.asarray(fitted_means, dtype=float)
+    if reference.ndim != 2 or fitted.ndim != 2 or reference.shape[1] != fitted.shape[1]:
+        raise ValueError(
+            "reference_means and fitted_means must be 2-D arrays of shape (n_components, "
+            f"n_features) with the same n_features, got shapes {reference.shape} and "
+            f"{fitted.shape}; reshape 1-D means with reshape(-1, 1)."
+        )
+    if fitted.shape[0] < reference.shape[0]:
+        raise ValueError(
+            f"There are {fitted.shape[0]} fitted components but {reference.shape[0]} reference "
+            "ones, so some reference component would have no partner; fit at least as many "
+            "components."
+        )
+    _, order = linear_sum_assignment(cdist(reference, fitted))
+    return order
+
+
+def _check_clusters(y_true, y_pred, n_clusters):
+    y_true, y_pred = _check_labels(y_true, y_pred)
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+            raise ValueError(
+                f"{name} must hold non-negative integer labels (classes 0, 1, ... and cluster "
+                "indices from model.predict); encode other labels with "
+                "sklearn.preprocessing.LabelEncoder first."
+            )
+    if y_pred.max() >= n_clusters:
+        raise ValueError(
+            f"y_pred contains cluster {y_pred.max()} but n_clusters={n_clusters}; pass the "
+            "model's n_components."
+        )
+    return y_true, y_pred
+
+
+def _cluster_table(y_true, y_pred, n_clusters):
+    """Counts ``table[k, c]`` of class ``c`` in cluster ``k``, empty clusters included."""
+    n_classes = int(y_true.max()) + 1
+    table = np.zeros((n_clusters, n_classes), dtype=np.int64)
+    np.add.at(table, (y_pred, y_true), 1)
+    return table
+
+
+def cluster_majorities(y_true, y_pred, n_clusters):
+    r"""Most common class in each cluster, its share and the cluster size.
+
+    With :math:`C_{kc}` the number of samples of class :math:`c` in cluster :math:`k`, the
+    majority is :math:`\arg\max_c C_{kc}` (the smallest class on ties) and its share
+    :math:`\max_c C_{kc} / \sum_c C_{kc}`.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_samples,)
+        True class of every sample, non-negative integers.
+    y_pred : array-like of int, shape (n_samples,)
+        Cluster of every sample, integers in ``[0, n_clusters)``.
+    n_clusters : int
+        Number of clusters, so that empty clusters are reported too.
+
+    Returns
+    -------
+    majority : ndarray of int, shape (n_clusters,)
+        Majority class of each cluster, -1 for an empty cluster.
+    share : ndarray of float, shape (n_clusters,)
+        Fraction of the cluster in its majority class, 0 for an empty cluster.
+    size : ndarray of int, shape (n_clusters,)
+        Number of samples in each cluster.
+
+    Raises
+    ------
+    ValueError
+        If the labels are not non-negative integers, a cluster index is out of range, or the
+        inputs differ in length.
+
+    Examples
+    --------
+    >>> majority, share, size = cluster_majorities([0, 0, 1, 2], [1, 1, 1, 0], 3)
+    >>> majority.tolist(), share.round(3).tolist(), size.tolist()
+    ([2, 0, -1], [1.0, 0.667, 0.0], [1, 3, 0])
+    """
+    check_scalar(n_clusters, "n_clusters", Integral, min_val=1)
+    y_true, y_pred = _check_clusters(y_true, y_pred, n_clusters)
+    table = _cluster_table(y_true, y_pred, n_clusters)
+    size = table.sum(axis=1)
+    majority = np.where(size > 0, table.argmax(axis=1), -1)
+    share = table.max(axis=1) / np.maximum(size, 1)
+    return majority, share, size
+
+
+def cluster_class_map(y_true, y_pred, n_clusters, *, one_to_one=True):
+    r"""Learn which class each cluster stands for, from labelled (training) samples.
+
+    With ``one_to_one=True`` the map is the matching of the module docstring, each class given
+    to at most one cluster; otherwise each cluster takes its majority class
+    (:func:`cluster_majorities`), so several clusters may share a class. Applied to held-out
+    samples, ``np.mean(mapping[model.predict(X_test)] == y_test)`` is an honest accuracy: the
+    map was not chosen with the test labels.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_samples,)
+        Classes of the training samples, non-negative integers.
+    y_pred : array-like of int, shape (n_samples,)
+        Clusters of the same samples, integers in ``[0, n_clusters)``.
+    n_clusters : int
+        Number of clusters of the model.
+    one_to_one : bool, default=True
+        Match clusters and classes one-to-one (Hungarian method) or by majority.
+
+    Returns
+    -------
+    mapping : ndarray of int, shape (n_clusters,)
+        ``mapping[k]`` is the class of cluster ``k``; -1 for a cluster left without a class
+        (unmatched, or empty under the majority rule).
+
+    Raises
+    ------
+    ValueError
+        As :func:`cluster_majorities`.
+
+    Examples
+    --------
+    >>> cluster_class_map([0, 0, 1, 1, 1], [2, 2, 0, 0, 1], 3).tolist()
+    [1, -1, 0]
+    >>> cluster_class_map([0, 0, 1, 1, 1], [2, 2, 0, 0, 1], 3, one_to_one=False).tolist()
+    [1, 1, 0]
+    """
+    check_scalar(n_clusters, "n_clusters", Integral, min_val=1)
+    if not one_to_one:
+        return cluster_majorities(y_true, y_pred, n_clusters)[0]
+    y_true, y_pred = _check_clusters(y_true, y_pred, n_clusters)
+    table = _cluster_table(y_true, y_pred, n_clusters)
+    clusters, classes = linear_sum_assignment(table, maximize=True)
+    mapping = np.full(n_clusters, -1)
+    mapping[clusters] = classes
+    return mapping

@@ -16,8 +16,9 @@ from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
+from .gaussian import full_covariances
 from .metrics import matched_confusion_matrix
-from .selection import COVARIANCE_TYPES, CRITERIA, SelectionResult
+from .selection import CRITERIA, SelectionResult
 
 __all__ = [
     "PALETTE",
@@ -94,33 +95,6 @@ def _resolve_colors(colors, n_components):
     return colors
 
 
-def _full_covariances(covariances, covariance_type, n_components, n_features):
-    """Expand any of scikit-learn's covariance layouts to an array of shape (K, d, d).
-
-    The layouts are ``full`` (K, d, d), ``tied`` (d, d), ``diag`` (K, d) and ``spherical``
-    (K,), where diagonal entries and spherical values are variances.
-    """
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
-        )
-    covariances = np.asarray(covariances, dtype=float)
-    k, d = n_components, n_features
-    expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
-    if covariances.shape != expected[covariance_type]:
-        raise ValueError(
-            f"For covariance_type={covariance_type!r} with {k} components in {d} dimensions "
-            f"the covariances must have shape {expected[covariance_type]}, got "
-            f"{covariances.shape}; check that covariance_type matches the array."
-        )
-    if covariance_type == "full":
-        return covariances
-    if covariance_type == "tied":
-        return np.broadcast_to(covariances, (k, d, d))
-    variances = covariances if covariance_type == "diag" else covariances[:, None] * np.ones(d)
-    return variances[:, :, None] * np.eye(d)
-
-
 def _ellipse_axes(covariance):
     """Semi-axis lengths (major, minor) and angle in degrees of a 2-D covariance's 1-sigma
     ellipse, from its eigendecomposition :math:`\\Sigma = V \\Lambda V^\\top`."""
@@ -186,7 +160,7 @@ def plot_covariance_ellipses(
             "chosen features or a 2-D projection (e.g. PCA) of the model instead."
         )
     n_components = means.shape[0]
-    full = _full_covariances(covariances, covariance_type, n_components, 2)
+    full = full_covariances(covariances, covariance_type, n_components, 2)
     radii = np.atleast_1d(np.asarray(n_std, dtype=float))
     if radii.ndim != 1 or np.any(radii <= 0):
         raise ValueError(f"n_std must be positive numbers of standard deviations, got {n_std}.")
@@ -260,7 +234,7 @@ def _plane_grid(model, ax, xlim, ylim, grid):
             default_x, default_y = ax.get_xlim(), ax.get_ylim()
         elif hasattr(model, "covariances_"):
             n_components = model.means_.shape[0]
-            full = _full_covariances(model.covariances_, model.covariance_type, n_components, 2)
+            full = full_covariances(model.covariances_, model.covariance_type, n_components, 2)
             spread = 3 * np.sqrt(np.diagonal(full, axis1=1, axis2=2))
             low = (model.means_ - spread).min(axis=0)
             high = (model.means_ + spread).max(axis=0)
@@ -615,7 +589,7 @@ def plot_1d_mixture(
         _check_model(model, 1)
         weights = model.weights_
         means = model.means_[:, 0]
-        variances = _full_covariances(
+        variances = full_covariances(
             model.covariances_, model.covariance_type, weights.shape[0], 1
         )[:, 0, 0]
     weights, means, variances = (np.asarray(v, dtype=float) for v in (weights, means, variances))

@@ -9,6 +9,10 @@ both. This script closes that gap. For every notebook it requires that
 * no cell raised, unless it is tagged ``raises-exception``;
 * no output contains a memory address, a local path or a temporary kernel file;
 * no code line is longer than the rendered column (80 characters), where it would scroll;
+* prose names only public emlib API that exists: a code span in a markdown cell may not
+  name a private function (``_e_step``), and a dotted name such as ``emlib.em.elbo`` or
+  ``GaussianMixture.n_parameters`` must resolve in the installed package; code cells do not
+  call private attributes either;
 * solutions follow the course convention: a ``{solution}`` directive sits in a markdown
   cell tagged ``solution``, and the gated ``solution-start`` form is not used.
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -52,6 +57,13 @@ MAX_CODE_LINE = 80
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SOLUTION_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\s*\{solution\}", re.MULTILINE)
 GATED_SOLUTION = re.compile(r"\{solution-(?:start|end)\}")
+
+# Inline code in markdown, and the dotted names inside it.
+CODE_SPAN = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+DOTTED_NAME = re.compile(r"(?<![\w./])[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*")
+# A single leading underscore marks a private name; dunders and a lone "_" are not.
+PRIVATE = re.compile(r"^_(?!_)[A-Za-z]\w*$")
+PUBLIC_CLASSES = ("GaussianMixture", "KMeans", "BernoulliMixture")
 
 EXECUTE_HINT = "re-run the whole notebook in a fresh kernel: make execute NB={path}"
 
@@ -176,6 +188,58 @@ def check_cell_outputs(cell: dict) -> list[str]:
     return problems
 
 
+def _resolves(dotted: str) -> bool:
+    """Whether ``emlib.a.b`` (or ``GaussianMixture.a``) names something in emlib."""
+    parts = dotted.split(".")
+    if parts[0] in PUBLIC_CLASSES:
+        parts = ["emlib", *parts]
+    obj = importlib.import_module("emlib")
+    for depth, part in enumerate(parts[1:], start=2):
+        if not hasattr(obj, part):
+            try:
+                obj = importlib.import_module(".".join(parts[:depth]))
+                continue
+            except ImportError:
+                return False
+        obj = getattr(obj, part)
+    return True
+
+
+def check_prose_names(source: str) -> list[str]:
+    """Problems with the emlib names that a markdown cell's inline code mentions."""
+    problems = []
+    for span in CODE_SPAN.findall(source):
+        for name in DOTTED_NAME.findall(span):
+            parts = name.split(".")
+            if any(PRIVATE.match(part) for part in parts):
+                problems.append(
+                    f"names the private {name!r}; describe the public way (a parameter, "
+                    "a public method or the module file) instead"
+                )
+            elif parts[0] == "emlib" or (parts[0] in PUBLIC_CLASSES and len(parts) > 1):
+                if not _resolves(name):
+                    problems.append(f"names {name!r}, which emlib does not have")
+    return problems
+
+
+def check_code_names(source: str) -> list[str]:
+    """Problems with private attributes that a code cell uses."""
+    tree = _parse(source)
+    if tree is None:
+        return []
+    private = sorted({
+        node.attr for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and PRIVATE.match(node.attr)
+    } | {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        for alias in node.names if PRIVATE.match(alias.name)
+    })
+    return [
+        f"uses the private {name!r}; students should see only public API"
+        for name in private
+    ]
+
+
 def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
     """Return every problem found in one notebook, each prefixed with where it is.
 
@@ -207,6 +271,7 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
         if cell.get("cell_type") == "markdown":
             if SOLUTION_DIRECTIVE.search(source) and "solution" not in tags:
                 problems.append(f"{where}: a {{solution}} directive in a cell not tagged solution")
+            problems.extend(f"{where}: {problem}" for problem in check_prose_names(source))
             continue
         if cell.get("cell_type") != "code":
             continue
@@ -223,6 +288,7 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
                 f"{where}: code line(s) {long_lines} longer than {MAX_CODE_LINE} characters "
                 "scroll sideways on the site; wrap them"
             )
+        problems.extend(f"{where}: {problem}" for problem in check_code_names(source))
         if ends_with_suppressed_expression(source):
             problems.append(
                 f"{where}: ends with ';' to hide a value, which nbval ignores; "

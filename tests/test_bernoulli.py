@@ -111,7 +111,7 @@ def test_sample_bic_aic():
     S, labels = bm.sample(20_000)
     assert S.shape == (20_000, 64) and set(np.unique(S)) <= {0, 1}
     np.testing.assert_allclose(S.mean(axis=0), bm.weights_ @ bm.means_, atol=0.02)
-    assert bm._n_parameters() == 3 * 64 + 2
+    assert bm.n_parameters() == bm._n_parameters() == 3 * 64 + 2
     log_lik = bm.score(X) * len(X)
     np.testing.assert_allclose(bm.bic(X), -2 * log_lik + 194 * np.log(len(X)))
     np.testing.assert_allclose(bm.aic(X), -2 * log_lik + 2 * 194)

@@ -294,6 +294,36 @@ def test_check_rejects_code_lines_wider_than_the_column():
     assert problems_of(nb) == []
 
 
+def test_check_holds_prose_to_the_public_api_that_exists():
+    def prose_problems(text):
+        nb = good_notebook()
+        nb.cells.append(new_markdown_cell(text))
+        return problems_of(nb)
+
+    assert prose_problems(
+        "The E-step is `emlib.em.log_normalize`; count with `model.n_parameters()`, "
+        "`GaussianMixture.full_covariances` or `emlib.selection.n_parameters`; "
+        "`means_`, `n_init` and `__init__` are fine."
+    ) == []
+    assert any("private 'MixtureEM._e_step'" in p
+               for p in prose_problems("see `MixtureEM._e_step`"))
+    assert any("private 'fit._n_parameters'" in p
+               for p in prose_problems("`fit._n_parameters()` counts them"))
+    assert any("'emlib.em.logsumexp_fast', which emlib does not have" in p
+               for p in prose_problems("it calls `emlib.em.logsumexp_fast`"))
+    assert any("'GaussianMixture.n_params', which emlib does not have" in p
+               for p in prose_problems("`GaussianMixture.n_params()`"))
+
+
+def test_check_rejects_private_attributes_in_code_cells():
+    nb = good_notebook()
+    nb.cells.append(executed("p = model._n_parameters()\n_ = p", 4))
+    assert any("uses the private '_n_parameters'" in p for p in problems_of(nb))
+    nb = good_notebook()
+    nb.cells.append(executed("from emlib.em import _checked_responsibilities", 4))
+    assert any("private '_checked_responsibilities'" in p for p in problems_of(nb))
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

@@ -78,7 +78,18 @@ def test_agrees_with_scikit_learn_from_same_start(data, covariance_type, n_iter)
         ours.predict_proba(X_new), theirs.predict_proba(X_new), rtol=1e-6, atol=1e-12
     )
     np.testing.assert_array_equal(ours.predict(data), theirs.predict(data))
-    assert ours._n_parameters() == theirs._n_parameters()
+    assert ours.n_parameters() == ours._n_parameters() == theirs._n_parameters()
+    full = ours.full_covariances()
+    assert full.shape == (3, data.shape[1], data.shape[1])
+    # scikit-learn's precisions are the inverses of the expanded covariances, whatever the type.
+    theirs_precisions = theirs.precisions_
+    if covariance_type == "tied":
+        theirs_precisions = np.broadcast_to(theirs_precisions, full.shape)
+    elif covariance_type == "diag":
+        theirs_precisions = theirs_precisions[:, :, None] * np.eye(data.shape[1])
+    elif covariance_type == "spherical":
+        theirs_precisions = theirs_precisions[:, None, None] * np.eye(data.shape[1])
+    np.testing.assert_allclose(np.linalg.inv(full), theirs_precisions, rtol=1e-6)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -389,3 +400,11 @@ def test_warm_start_from_given_parameters():
     # The first E-step is evaluated at the given parameters.
     start = GaussianMixture.from_parameters(truth["weights"], truth["means"], truth["covariances"])
     np.testing.assert_allclose(gm.log_likelihood_history_[0], start.score(X), rtol=1e-12)
+
+
+def test_public_counts_and_covariances_need_a_fitted_model():
+    model = GaussianMixture(2)
+    with pytest.raises(NotFittedError):
+        model.n_parameters()
+    with pytest.raises(NotFittedError):
+        model.full_covariances()

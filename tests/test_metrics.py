@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics.cluster import contingency_matrix
 
-from emlib.metrics import matched_accuracy, matched_confusion_matrix
+from emlib.metrics import (
+    cluster_class_map,
+    cluster_majorities,
+    match_components,
+    matched_accuracy,
+    matched_confusion_matrix,
+)
 
 
 @st.composite
@@ -160,3 +166,81 @@ def test_confusion_matrix_is_a_column_permutation_consistent_with_mapping(labels
         assert [classes.index(c) for c in list(mapping.values())[: len(classes)]] == list(
             range(len(classes))
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 5).flatmap(
+        lambda k: st.tuples(st.just(k), st.integers(0, 2), st.integers(0, 10**6))
+    )
+)
+def test_match_components_minimises_total_distance(args):
+    n_reference, extra, seed = args
+    rng = np.random.default_rng(seed)
+    reference = rng.normal(size=(n_reference, 2))
+    fitted = rng.normal(size=(n_reference + extra, 2))
+    order = match_components(reference, fitted)
+    cost = np.linalg.norm(reference - fitted[order], axis=1).sum()
+    best = min(
+        np.linalg.norm(reference - fitted[list(p)], axis=1).sum()
+        for p in permutations(range(len(fitted)), n_reference)
+    )
+    assert len(set(order.tolist())) == n_reference
+    assert cost <= best + 1e-12
+
+
+def test_match_components_recovers_a_shuffle_and_rejects_bad_shapes():
+    reference = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    shuffle = np.array([2, 0, 1])
+    fitted = np.empty_like(reference)
+    fitted[shuffle] = reference + 0.1
+    np.testing.assert_array_equal(match_components(reference, fitted), shuffle)
+    with pytest.raises(ValueError, match="same n_features"):
+        match_components(reference, fitted[:, :1])
+    with pytest.raises(ValueError, match="fewer|fit at least"):
+        match_components(reference, fitted[:2])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6))
+def test_cluster_majorities_agree_with_counting_each_cluster(seed):
+    rng = np.random.default_rng(seed)
+    n_clusters = int(rng.integers(1, 6))
+    y_true = rng.integers(0, 4, size=40)
+    y_pred = rng.integers(0, n_clusters, size=40)
+    majority, share, size = cluster_majorities(y_true, y_pred, n_clusters + 1)
+    assert majority[-1] == -1 and share[-1] == 0 and size[-1] == 0  # the empty cluster
+    for k in range(n_clusters):
+        members = y_true[y_pred == k]
+        assert size[k] == members.size
+        if members.size:
+            counts = np.bincount(members)
+            assert majority[k] == np.argmax(counts)
+            assert share[k] == counts.max() / members.size
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6))
+def test_one_to_one_class_map_reaches_the_matched_accuracy(seed):
+    """On the labels it was learned from, the map scores exactly the matched accuracy."""
+    rng = np.random.default_rng(seed)
+    n_clusters = int(rng.integers(2, 6))
+    y_true = rng.integers(0, 4, size=50)
+    y_pred = rng.integers(0, n_clusters, size=50)
+    mapping = cluster_class_map(y_true, y_pred, n_clusters)
+    used = mapping[mapping >= 0]
+    assert len(set(used.tolist())) == used.size  # one-to-one
+    np.testing.assert_allclose(
+        np.mean(mapping[y_pred] == y_true), matched_accuracy(y_true, y_pred)
+    )
+    majority = cluster_class_map(y_true, y_pred, n_clusters, one_to_one=False)
+    assert np.mean(majority[y_pred] == y_true) >= np.mean(mapping[y_pred] == y_true)
+
+
+def test_class_map_rejects_labels_it_cannot_index():
+    with pytest.raises(ValueError, match="non-negative integer"):
+        cluster_class_map(["a", "b"], [0, 1], 2)
+    with pytest.raises(ValueError, match="n_clusters=2"):
+        cluster_majorities([0, 1, 1], [0, 1, 2], 2)
+    with pytest.raises(ValueError, match="n_clusters"):
+        cluster_class_map([0, 1], [0, 1], 0)
