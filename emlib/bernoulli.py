@@ -105,8 +105,9 @@ class BernoulliMixture(MixtureEM):
     keep_history : bool, default=False
         Store the parameters after every M-step in ``params_history_``.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
-        Floating type of the computation; ``float32`` halves memory traffic and roughly halves
-        the time of the two matrix products that dominate an iteration.
+        Floating type of the computation; ``float32`` halves memory traffic, and in
+        ``benchmarks/bench.py`` an iteration on 60,000 MNIST-sized rows took about two thirds
+        of the ``float64`` time.
 
     Attributes
     ----------

@@ -419,7 +419,10 @@ class GaussianMixture(MixtureEM):
         float, and ``log_likelihood_history_`` holds the same values as ``float64``; for
         ``float32`` data they are accumulated in ``float32`` and carry about seven digits.
     log_likelihood_history_ : ndarray of shape (n_iter_,)
-        The mean log-likelihood per sample at every E-step of the best run; never decreasing.
+        The mean log-likelihood per sample at every E-step of the best run. With
+        ``reg_covar=0`` every step is an exact EM step and the values never decrease (up to
+        rounding); the ridge makes the covariance update differ from the maximiser of the
+        expected complete-data log-likelihood, and a large ``reg_covar`` can make them fall.
     params_history_ : list of dict
         With ``keep_history=True``: the parameters after 0, 1, ..., ``n_iter_`` M-steps.
     n_features_in_ : int

@@ -17,10 +17,13 @@ from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
 from .gaussian import full_covariances
+from .metrics import matched_confusion_matrix
 from .selection import CRITERIA, SelectionResult
 
 __all__ = [
     "PALETTE",
+    "class_matched_colors",
+    "color_legend",
     "component_colors",
     "plot_1d_mixture",
     "plot_convergence",
@@ -696,3 +699,106 @@ def plot_1d_mixture(
     ax.set_xlabel("x")
     ax.set_ylabel("density")
     return ax
+
+
+def color_legend(target, colors, *, marker="o", linestyle="-", star_label=None, **kwargs):
+    """One legend for a dict of label -> colour, on a Figure or an Axes.
+
+    Several panels that colour the same things alike (say, one line per covariance type
+    in every panel) need a single legend, not one per panel. Pass the Figure to put the
+    legend outside the panels; each Axes keeps its own legend unless it is removed first.
+
+    Parameters
+    ----------
+    target : matplotlib.figure.Figure or matplotlib.axes.Axes
+        Where the legend goes.
+    colors : dict
+        Label -> colour, in the order of the legend entries.
+    marker, linestyle : str
+        Marker and line style of every entry; ``linestyle="none"`` for scatter plots.
+    star_label : str, optional
+        If given, a last entry with the black-edged star that :func:`plot_criteria` draws
+        on each criterion's best value, in grey since its colour varies.
+    **kwargs
+        Passed to ``target.legend`` (e.g. ``loc``, ``ncol``, ``frameon``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+
+    Raises
+    ------
+    ValueError
+        If ``colors`` is empty or holds something that is not a colour.
+    """
+    if not colors:
+        raise ValueError("colors is empty; pass a dict of label -> colour.")
+    bad = [label for label, color in colors.items() if not is_color_like(color)]
+    if bad:
+        raise ValueError(f"Not a matplotlib colour for the labels {bad}.")
+    handles = [
+        plt.Line2D([], [], color=color, marker=marker, linestyle=linestyle, label=str(label))
+        for label, color in colors.items()
+    ]
+    if star_label is not None:
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                color="0.5",
+                marker="*",
+                markersize=14,
+                markeredgecolor="black",
+                linestyle="none",
+                label=star_label,
+            )
+        )
+    return target.legend(handles=handles, **kwargs)
+
+
+def class_matched_colors(y_true, y_pred, colors=None):
+    """Colour every sample by its cluster, the cluster taking its matched class's colour.
+
+    Clusters are matched one-to-one to classes as in
+    :func:`emlib.metrics.matched_confusion_matrix` (the assignment that maximises the
+    number of agreements). A cluster matched to the :math:`c`-th class (in sorted order)
+    gets colour :math:`c`, so a scatter plot of the clusters can be compared at a glance
+    with one of the classes drawn as ``class_matched_colors(y_true, y_true)``. Clusters
+    matched to no class (when there are more clusters than classes) get the next colours,
+    in sorted order of their labels.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True class of every sample.
+    y_pred : array-like of shape (n_samples,)
+        Cluster label of every sample, e.g. ``model.predict(X)``.
+    colors : sequence of colors, optional
+        Colours by index: one per class, then one per unmatched cluster. By default
+        :func:`component_colors` of that number (at most 20).
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (n_samples,)
+        A colour for every sample, usable as ``c=`` in :meth:`matplotlib.axes.Axes.scatter`.
+
+    Raises
+    ------
+    ValueError
+        If the labels are not 1-D of equal length, or ``colors`` has too few entries.
+    """
+    _, mapping = matched_confusion_matrix(y_true, y_pred)
+    classes = np.unique(np.asarray(y_true)).tolist()
+    unmatched = [cluster for cluster, cls in mapping.items() if cls is None]
+    n_colors = len(classes) + len(unmatched)
+    if colors is None:
+        colors = component_colors(n_colors)
+    colors = [to_hex(color) for color in colors]
+    if len(colors) < n_colors:
+        raise ValueError(
+            f"Got {len(colors)} colours for {len(classes)} classes and {len(unmatched)} "
+            "unmatched clusters; pass at least one colour for each."
+        )
+    index = {cluster: classes.index(cls) for cluster, cls in mapping.items() if cls is not None}
+    index.update({cluster: len(classes) + i for i, cluster in enumerate(unmatched)})
+    return np.array([colors[index[cluster]] for cluster in np.asarray(y_pred).tolist()])

@@ -55,6 +55,9 @@ CRITERIA = {
     "heldout": ("heldout_log_likelihood", True),
 }
 
+# Row labels of SelectionResult.picks_table, saying which way each criterion points.
+_PICK_LABELS = {"bic": "BIC (min)", "aic": "AIC (min)", "heldout": "held-out (max)"}
+
 # Column headers of the printed table; grid parameters not listed keep their own name.
 _HEADERS = {
     "covariance_type": "covariance",
@@ -134,6 +137,109 @@ class SelectionResult:
     def best_model(self, criterion="bic"):
         """The fitted model of the row returned by :meth:`best`."""
         return self.models[self._best_index(criterion)]
+
+    def _best_indices_per(self, criterion, by):
+        """Index of the best row within each group of rows sharing ``row[by]``."""
+        if by not in self.param_names:
+            raise ValueError(
+                f"by must name a grid parameter, one of {self.param_names}, got {by!r}."
+            )
+        groups = {}
+        for index, row in enumerate(self.rows):
+            groups.setdefault(row[by], []).append(index)
+        best = {}
+        for value, indices in groups.items():
+            subset = SelectionResult(
+                [self.rows[i] for i in indices], [None] * len(indices), self.param_names
+            )
+            best[value] = indices[subset._best_index(criterion)]
+        return best
+
+    def best_per(self, criterion="bic", by="covariance_type"):
+        """Best row within each group of candidates that share one grid parameter.
+
+        With the default ``by``, this answers "which K does the criterion pick if the
+        covariance type is fixed?" for every covariance type in the table, where
+        :meth:`best` answers it over all candidates at once.
+
+        Parameters
+        ----------
+        criterion : {"bic", "aic", "heldout"}
+        by : str
+            Grid parameter whose values define the groups, e.g. ``"covariance_type"``.
+
+        Returns
+        -------
+        dict
+            Group value -> copy of the winning row, in the order the groups first appear
+            in the table. Within a group, ties go to the candidate fitted first.
+
+        Raises
+        ------
+        ValueError
+            If ``by`` is not a grid parameter or ``criterion`` is unknown or was not
+            computed.
+        """
+        indices = self._best_indices_per(criterion, by)
+        return {value: dict(self.rows[i]) for value, i in indices.items()}
+
+    def best_model_per(self, criterion="bic", by="covariance_type"):
+        """The fitted models of the rows returned by :meth:`best_per`, by group value."""
+        indices = self._best_indices_per(criterion, by)
+        return {value: self.models[i] for value, i in indices.items()}
+
+    def picks_table(self, criteria=None, by="covariance_type"):
+        """Plain-text table of what each criterion picks within each group and overall.
+
+        One line per criterion, one column per value of ``by`` holding the other grid
+        parameters of that group's best row (just K for a Gaussian grid), and a last
+        column with the best candidate over the whole table.
+
+        Parameters
+        ----------
+        criteria : sequence of {"bic", "aic", "heldout"}, optional
+            Rows of the table; by default all three, without ``"heldout"`` when
+            cross-validation was switched off.
+        by : str
+            Grid parameter that defines the columns.
+
+        Returns
+        -------
+        str
+        """
+        if criteria is None:
+            criteria = [
+                c for c in CRITERIA if all(r[CRITERIA[c][0]] is not None for r in self.rows)
+            ]
+        others = [name for name in self.param_names if name != by]
+
+        def describe(row, names):
+            # The group's own value is shown bare; a lone K needs no name either.
+            if names == ["n_components"]:
+                return str(row["n_components"])
+            return ", ".join(
+                str(row[n]) if n == by else f"{_HEADERS.get(n, n)}={row[n]}" for n in names
+            )
+
+        picks = {c: self.best_per(c, by) for c in criteria}
+        groups = list(picks[criteria[0]]) if criteria else []
+        header = [_HEADERS.get(by, by), *map(str, groups), "overall best"]
+        lines = [
+            [
+                _PICK_LABELS[c],
+                *(describe(picks[c][g], others) for g in groups),
+                describe(self.best(c), list(self.param_names)),
+            ]
+            for c in criteria
+        ]
+        widths = [max(len(line[j]) for line in [header, *lines]) for j in range(len(header))]
+        text = []
+        for line in [header, *lines]:
+            cells = [line[0].ljust(widths[0])]
+            cells += [cell.rjust(w) for cell, w in zip(line[1:-1], widths[1:-1], strict=True)]
+            cells.append(line[-1])
+            text.append("  ".join(cells).rstrip())
+        return "\n".join(text)
 
     def column(self, key):
         """Values of one column as an array (object dtype if some entries are None)."""

@@ -233,3 +233,62 @@ def test_bad_arguments_raise_clear_errors(three_blobs):
         select_mixture(three_blobs, GaussianMixture(), {"n_components": [1]}, cv=None).best(
             "likelihood"
         )
+
+
+def test_best_per_picks_within_each_covariance_type(gaussian_selection):
+    result = gaussian_selection
+    for criterion in ("bic", "aic", "heldout"):
+        key, larger_is_better = {"bic": ("bic", False), "aic": ("aic", False),
+                                 "heldout": ("heldout_log_likelihood", True)}[criterion]
+        picks = result.best_per(criterion)
+        models = result.best_model_per(criterion)
+        assert list(picks) == list(COVARIANCE_TYPES)
+        for cov_type, row in picks.items():
+            values = [r[key] for r in result.rows if r["covariance_type"] == cov_type]
+            assert row[key] == (max(values) if larger_is_better else min(values))
+            assert row["covariance_type"] == cov_type
+            assert models[cov_type].n_components == row["n_components"]
+            assert models[cov_type].covariance_type == cov_type
+    overall = result.best("bic")
+    assert result.best_per("bic")[overall["covariance_type"]] == overall
+
+
+def test_best_per_by_components_and_bad_group(gaussian_selection):
+    picks = gaussian_selection.best_per("bic", by="n_components")
+    assert list(picks) == [1, 2, 3, 4, 5]
+    assert picks[3]["n_components"] == 3
+    with pytest.raises(ValueError, match="by must name a grid parameter"):
+        gaussian_selection.best_per("bic", by="bic")
+
+
+def test_best_per_ties_go_to_the_first_row():
+    rows = [
+        {"covariance_type": t, "n_components": k, "bic": b}
+        for t, k, b in [("full", 1, 2.0), ("full", 2, 2.0), ("diag", 1, 3.0), ("diag", 2, 1.0)]
+    ]
+    result = SelectionResult(rows, [None] * 4, ("covariance_type", "n_components"))
+    picks = result.best_per("bic")
+    assert (picks["full"]["n_components"], picks["diag"]["n_components"]) == (1, 2)
+
+
+def test_picks_table_lists_each_criterion(gaussian_selection):
+    lines = gaussian_selection.picks_table().splitlines()
+    assert lines[0].split() == ["covariance", *COVARIANCE_TYPES, "overall", "best"]
+    assert [line.split("  ")[0].strip() for line in lines[1:]] == [
+        "BIC (min)",
+        "AIC (min)",
+        "held-out (max)",
+    ]
+    picks = gaussian_selection.best_per("bic")
+    best = gaussian_selection.best("bic")
+    ks = [str(picks[t]["n_components"]) for t in COVARIANCE_TYPES]
+    assert lines[1].split()[2:6] == ks
+    assert lines[1].endswith(f"{best['covariance_type']}, K={best['n_components']}")
+
+
+def test_picks_table_without_cv_and_with_other_parameters(three_blobs):
+    result = select_gaussian_mixture(three_blobs, [1, 2], ["tied"], cv=None)
+    lines = result.picks_table().splitlines()
+    assert len(lines) == 3  # header, BIC, AIC: nothing held out
+    table = result.picks_table(by="n_components")
+    assert "tied" in table.splitlines()[1]
