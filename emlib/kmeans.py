@@ -104,7 +104,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     max_iter : int, default=300
         Maximum number of iterations (one assignment step and one update step each).
     tol : float, default=1e-4
-        Stop when the squared movement of all centres, summed, falls below ``tol`` times the
+        Stop when the squared movement of all centres, summed, is at most ``tol`` times the
         mean per-feature variance of X (scikit-learn's convention), or when no label changes.
     random_state : int, RandomState instance or None, default=None
 

@@ -32,6 +32,7 @@ __all__ = [
     "plot_density_contours",
     "plot_gmm_ellipses",
     "plot_image_grid",
+    "plot_regions",
     "plot_responsibilities",
 ]
 
@@ -318,6 +319,72 @@ def plot_responsibilities(model, ax=None, xlim=None, ylim=None, grid=200, colors
     ax.imshow(image, origin="lower", extent=(*xlim, *ylim), **kwargs)
     return ax
 
+
+def plot_regions(
+    model, ax=None, xlim=None, ylim=None, grid=200, colors=None, tint=0.35, **kwargs
+):
+    """Shade the plane by the cluster that ``model.predict`` assigns to each point.
+
+    A pixel at :math:`x` in cluster :math:`k = \\text{predict}(x)` gets the colour
+    :math:`t\\, c_k + (1 - t)\\, \\text{white}`, with :math:`t` = ``tint``: a pale
+    version of the cluster colour, light enough for the data to be drawn on top. For
+    k-means the regions are the Voronoi cells of the centres; for a Gaussian mixture they
+    are the regions of largest responsibility.
+
+    Parameters
+    ----------
+    model : fitted clustering model on 2-D data
+        Anything with ``predict`` returning integer labels ``0 .. n_clusters - 1``, such as
+        a fitted KMeans or GaussianMixture.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    xlim, ylim : (float, float), optional
+        Window of the image; defaults as in :func:`plot_density_contours`.
+    grid : int
+        Number of pixels along each axis.
+    colors : color or sequence of colors, optional
+        One colour per cluster (``n_clusters`` or ``n_components`` of the model), or a
+        single colour for all; :func:`component_colors` by default. Pass them reordered to
+        give clusters the colours of the classes they are matched to.
+    tint : float
+        Weight of the cluster colour against white, in ``[0, 1]``.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow` (e.g. ``zorder``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The image spans exactly ``xlim`` x ``ylim`` (its ``extent``).
+
+    Raises
+    ------
+    ValueError
+        If ``tint`` is outside ``[0, 1]``, the model is not fitted on 2-D data, or
+        ``predict`` returns a label without a colour.
+    """
+    if not 0.0 <= tint <= 1.0:
+        raise ValueError(f"tint must lie in [0, 1], got {tint!r}.")
+    ax = plt.gca() if ax is None else ax
+    _check_model(model, 2)
+    xx, _, points, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid)
+    labels = np.asarray(model.predict(points))
+    n_clusters = (
+        getattr(model, "n_clusters", None)
+        or getattr(model, "n_components", None)
+        or int(labels.max()) + 1
+    )
+    palette = np.array([to_rgb(c) for c in _resolve_colors(colors, n_clusters)])
+    if labels.min() < 0 or labels.max() >= len(palette):
+        raise ValueError(
+            f"predict returned labels from {labels.min()} to {labels.max()}, but there are "
+            f"{len(palette)} colours; pass one colour per cluster."
+        )
+    # Blending with white keeps the hue of each cluster while leaving the points on top
+    # readable.
+    image = (tint * palette[labels] + (1.0 - tint)).reshape(*xx.shape, 3)
+    kwargs.setdefault("aspect", "auto")
+    ax.imshow(image, origin="lower", extent=(*xlim, *ylim), **kwargs)
+    return ax
 
 def plot_convergence(
     history, ax=None, ylabel="mean log-likelihood per sample", label=None, **kwargs
