@@ -315,7 +315,8 @@ def plot_responsibilities(model, ax=None, xlim=None, ylim=None, grid=200, colors
     resp = model.predict_proba(points)
     palette = np.array([to_rgb(c) for c in _resolve_colors(colors, resp.shape[1])])
     image = np.clip(resp @ palette, 0.0, 1.0).reshape(*xx.shape, 3)
-    kwargs.setdefault("aspect", "auto")
+    # imshow would impose an equal aspect by default: keep whatever the Axes already have.
+    kwargs.setdefault("aspect", ax.get_aspect())
     ax.imshow(image, origin="lower", extent=(*xlim, *ylim), **kwargs)
     return ax
 
@@ -341,7 +342,10 @@ def plot_regions(
     xlim, ylim : (float, float), optional
         Window of the image; defaults as in :func:`plot_density_contours`.
     grid : int
-        Number of pixels along each axis.
+        Number of pixels along each axis. Each pixel takes the label that ``predict``
+        gives to its centre: with :math:`h = (x_1 - x_0) / \\text{grid}` for
+        ``xlim = (x0, x1)``, the centres are :math:`x_0 + (i + 1/2)\\, h`,
+        :math:`i = 0, \\dots, \\text{grid} - 1` (and likewise along y).
     colors : color or sequence of colors, optional
         One colour per cluster (``n_clusters`` or ``n_components`` of the model), or a
         single colour for all; :func:`component_colors` by default. Pass them reordered to
@@ -349,12 +353,13 @@ def plot_regions(
     tint : float
         Weight of the cluster colour against white, in ``[0, 1]``.
     **kwargs
-        Passed to :meth:`matplotlib.axes.Axes.imshow` (e.g. ``zorder``).
+        Passed to :meth:`matplotlib.axes.Axes.imshow` (e.g. ``zorder``). ``aspect``
+        defaults to the current aspect of ``ax``, so an equal aspect set before is kept.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The image spans exactly ``xlim`` x ``ylim`` (its ``extent``).
+        The image's outer pixel edges are ``xlim`` x ``ylim`` (its ``extent``).
 
     Raises
     ------
@@ -366,8 +371,16 @@ def plot_regions(
         raise ValueError(f"tint must lie in [0, 1], got {tint!r}.")
     ax = plt.gca() if ax is None else ax
     _check_model(model, 2)
-    xx, _, points, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid)
-    labels = np.asarray(model.predict(points))
+    _, _, _, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid)
+    # imshow's extent gives the outer edges of the pixels, so each label is computed at
+    # the centre of its pixel, half a pixel inside the window's edges.
+    x_half = (xlim[1] - xlim[0]) / (2 * grid)
+    y_half = (ylim[1] - ylim[0]) / (2 * grid)
+    xx, yy = np.meshgrid(
+        np.linspace(xlim[0] + x_half, xlim[1] - x_half, grid),
+        np.linspace(ylim[0] + y_half, ylim[1] - y_half, grid),
+    )
+    labels = np.asarray(model.predict(np.column_stack([xx.ravel(), yy.ravel()])))
     n_clusters = (
         getattr(model, "n_clusters", None)
         or getattr(model, "n_components", None)
@@ -382,7 +395,8 @@ def plot_regions(
     # Blending with white keeps the hue of each cluster while leaving the points on top
     # readable.
     image = (tint * palette[labels] + (1.0 - tint)).reshape(*xx.shape, 3)
-    kwargs.setdefault("aspect", "auto")
+    # imshow would impose an equal aspect by default: keep whatever the Axes already have.
+    kwargs.setdefault("aspect", ax.get_aspect())
     ax.imshow(image, origin="lower", extent=(*xlim, *ylim), **kwargs)
     return ax
 
