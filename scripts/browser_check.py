@@ -1,0 +1,268 @@
+"""Check the built book's menus in a real (headless) browser.
+
+The sidebar toggles are JavaScript: the Sphinx build cannot tell whether they work, so
+this script opens a chapter of the built HTML in Chromium at a phone width (390x844)
+and at a desktop width (1280x800) and checks, as a reader would see it, that
+
+- the hamburger (primary sidebar toggle) opens the chapter list and closes it again:
+  below the theme's 992 px breakpoint it opens a drawer (``<dialog>``) that Escape and a
+  click beside it close; at desktop width it hides the sidebar and shows it again;
+- the contents button (secondary sidebar toggle) opens the page's table of contents in a
+  drawer where it is shown (narrow screens), and the table of contents is on screen
+  where the button is hidden (wide screens);
+- the page renders (a visible ``<h1>``, typeset math), search finds pages, and the
+  browser console shows no error other than the known, unrelated ones listed in
+  ``KNOWN_CONSOLE_ERRORS``.
+
+"Open" means a link of the menu is on screen and is the topmost element at its own
+centre (so a reader could tap it), not merely present in the DOM.
+
+Run it after ``make book``, with Playwright for Python and a system Chromium (Playwright's
+own browser download is not needed)::
+
+    python -m pip install playwright          # any environment; not a project dependency
+    python scripts/browser_check.py            # checks _build/html
+    python scripts/browser_check.py _build/html --screenshots /tmp/menu
+
+Chromium is looked up as ``$CHROMIUM``, then ``chromium`` / ``chromium-browser`` /
+``google-chrome`` on PATH (Debian: ``apt-get install chromium``); ``--chromium PATH``
+overrides. The script serves the directory itself on a free local port. It exits 0 when
+every check passes, 1 otherwise, and prints one line per check. It is not part of
+``make test`` yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import os
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+# A phone, a tablet upright and on its side (either side of the theme's 992 px
+# breakpoint), and a laptop.
+VIEWPORTS = [(390, 844), (820, 1180), (1024, 768), (1280, 800)]
+PAGE = "book/01-gaussian-mixtures.html"
+SEARCH_TERM = "responsibilities"
+
+# Console errors that were there before the menu fix and have nothing to do with it:
+# sphinx-thebe's configuration script is included twice by Jupyter Book 1.0.4
+# (a redeclared ``const``), and pydata-sphinx-theme logs an empty stored theme mode as
+# an error on a first visit before falling back to "auto". The browser also asks for
+# /favicon.ico on its own, and the book has none.
+KNOWN_CONSOLE_ERRORS = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",
+    "/favicon.ico]",
+)
+
+# Links of the chapter list (primary sidebar) and of the page's contents (secondary).
+PRIMARY_LINKS = "nav.bd-docs-nav a.reference"
+SECONDARY_LINKS = "nav.page-toc a.nav-link"
+
+# True when some element matching the selector is on screen, not hidden, and is the
+# topmost element at its centre, i.e. a reader can see and tap it.
+REACHABLE_JS = """(selector) => {
+  for (const el of document.querySelectorAll(selector)) {
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) continue;
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) continue;
+    if (getComputedStyle(el).visibility !== "visible") continue;
+    const top = document.elementFromPoint(x, y);
+    if (top && (top === el || el.contains(top))) return true;
+  }
+  return false;
+}"""
+
+
+def find_chromium(explicit: str | None) -> str:
+    candidates = [explicit, os.environ.get("CHROMIUM")]
+    candidates += [shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")]
+    for c in candidates:
+        if c and Path(c).exists():
+            return c
+    sys.exit("No Chromium found: install it (apt-get install chromium) or pass --chromium.")
+
+
+def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def check(self, label: str, ok: bool, detail: str = "") -> bool:
+        print(f"{'ok  ' if ok else 'FAIL'} {label}" + (f"  ({detail})" if detail else ""))
+        self.failures += not ok
+        return ok
+
+
+def reachable(page, selector: str) -> bool:
+    return page.evaluate(REACHABLE_JS, selector)
+
+
+def dialog_open(page, dialog_id: str) -> bool:
+    return page.evaluate(
+        "(id) => { const d = document.getElementById(id); return !!(d && d.open); }",
+        dialog_id)
+
+
+def settle(page) -> None:
+    page.wait_for_timeout(400)  # the theme's transitions take up to 0.3 s
+
+
+def drawer(c: Checker, page, toggle, tag: str, button: str, name: str, dialog_id: str,
+           links: str, beside: tuple[int, int], shot=None) -> None:
+    """Open a drawer with its button, close it with Escape; open it, close it by a click
+    beside it. What counts is whether its links are reachable; the theme's <dialog> state
+    is reported alongside."""
+    toggle.click()
+    settle(page)
+    if shot:
+        shot()
+    c.check(f"{tag} {button} opens the {name} drawer", reachable(page, links),
+            f"dialog open: {dialog_open(page, dialog_id)}")
+    page.keyboard.press("Escape")
+    settle(page)
+    c.check(f"{tag} Escape closes the {name} drawer", not reachable(page, links),
+            f"dialog open: {dialog_open(page, dialog_id)}")
+    toggle.click()
+    settle(page)
+    opened = reachable(page, links)
+    page.mouse.click(*beside)  # on the backdrop
+    settle(page)
+    c.check(f"{tag} a click beside the {name} drawer closes it",
+            opened and not reachable(page, links),
+            f"reopened: {opened}, dialog open: {dialog_open(page, dialog_id)}")
+
+
+def check_viewport(browser, base: str, width: int, height: int, shots: Path | None,
+                   c: Checker) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    tag = f"{width}x{height}"
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"{m.text} [{m.location.get('url')}]")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 else None)
+
+    def shot(name: str) -> None:
+        if shots:
+            page.screenshot(path=str(shots / f"{tag}-{name}.png"))
+
+    page.goto(base + PAGE)
+    page.wait_for_load_state("networkidle")
+    c.check(f"{tag} page renders a visible h1", page.locator("article h1").first.is_visible())
+    c.check(f"{tag} math is typeset", page.locator("mjx-container").count() > 0)
+    shot("0-page")
+
+    # Primary sidebar: the one visible hamburger (the theme renders hidden copies too).
+    toggle = page.locator(".primary-toggle:visible")
+    if c.check(f"{tag} exactly one visible hamburger", toggle.count() == 1,
+               f"{toggle.count()} visible"):
+        # At desktop widths the sidebar is part of the layout and the hamburger hides it;
+        # below the breakpoint it is off screen and the hamburger opens it as a drawer.
+        if reachable(page, PRIMARY_LINKS):
+            toggle.click()
+            settle(page)
+            shot("1-primary-after-click")
+            c.check(f"{tag} hamburger hides the sidebar", not reachable(page, PRIMARY_LINKS))
+            c.check(f"{tag} ... without opening a drawer",
+                    not dialog_open(page, "pst-primary-sidebar-modal"))
+            toggle.click()
+            settle(page)
+            shot("2-primary-after-second-click")
+            c.check(f"{tag} hamburger shows the sidebar again", reachable(page, PRIMARY_LINKS))
+        else:
+            drawer(c, page, toggle, tag, "hamburger", "chapter", "pst-primary-sidebar-modal",
+                   PRIMARY_LINKS, beside=(width - 5, height // 2),
+                   shot=lambda: shot("1-primary-after-click"))
+
+    # Secondary sidebar (this page's contents).
+    toggle = page.locator(".secondary-toggle:visible")
+    if toggle.count() == 0:
+        c.check(f"{tag} contents button hidden, contents on screen instead",
+                reachable(page, SECONDARY_LINKS))
+    elif c.check(f"{tag} exactly one visible contents button", toggle.count() == 1,
+                 f"{toggle.count()} visible"):
+        drawer(c, page, toggle, tag, "contents button", "contents", "pst-secondary-sidebar-modal",
+               SECONDARY_LINKS, beside=(5, height // 2), shot=lambda: shot("3-secondary"))
+
+    # Search, as a reader does it: the visible search button opens the search dialog, and
+    # the query leads to the search page, which must list pages of the book.
+    page.keyboard.press("Escape")
+    button = page.locator(".search-button:visible, .search-button-field:visible").first
+    button.click()
+    settle(page)
+    if c.check(f"{tag} search button opens the search box",
+               dialog_open(page, "pst-search-dialog")):
+        page.locator("#pst-search-dialog input[name=q]").fill(SEARCH_TERM)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/search.html?q=*")
+    else:
+        page.goto(base + f"search.html?q={SEARCH_TERM}")
+    try:
+        page.wait_for_function(  # Sphinx fills the summary in when the search is done
+            "() => /found/i.test(document.querySelector('.search-summary')?.textContent)",
+            timeout=15000)
+        hits = page.locator("#search-results ul.search li").count()
+    except PlaywrightTimeout:
+        hits = 0
+    c.check(f"{tag} search for {SEARCH_TERM!r} lists pages", hits > 0, f"{hits} hits")
+    shot("4-search")
+
+    unknown = [e for e in errors if not any(k in e for k in KNOWN_CONSOLE_ERRORS)]
+    c.check(f"{tag} no unexpected console errors", not unknown, "; ".join(unknown)[:500])
+    page.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("html_dir", nargs="?", default="_build/html", type=Path)
+    parser.add_argument("--chromium", help="path of the Chromium executable")
+    parser.add_argument("--screenshots", type=Path, help="save screenshots in this folder")
+    args = parser.parse_args()
+
+    if not (args.html_dir / PAGE).exists():
+        sys.exit(f"{args.html_dir / PAGE} not found: run `make book` first.")
+    if args.screenshots:
+        args.screenshots.mkdir(parents=True, exist_ok=True)
+
+    from playwright.sync_api import sync_playwright
+
+    server, base = serve(args.html_dir)
+    c = Checker()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=find_chromium(args.chromium),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync", "--no-first-run"],
+            )
+            for width, height in VIEWPORTS:
+                check_viewport(browser, base, width, height, args.screenshots, c)
+            browser.close()
+    finally:
+        server.shutdown()
+    print(f"{c.failures} check(s) failed" if c.failures else "all checks passed")
+    return 1 if c.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
