@@ -788,8 +788,10 @@ def class_matched_colors(y_true, y_pred, colors=None):
     y_pred : array-like of shape (n_samples,)
         Cluster label of every sample, e.g. ``model.predict(X)``.
     colors : sequence of colors, optional
-        Colours by index: one per class, then one per unmatched cluster. By default
-        :func:`component_colors` of that number (at most 20).
+        Colours by index: one per class, then one per unmatched cluster. By default the
+        classes get ``component_colors(n_classes)``, whatever the number of clusters, and
+        unmatched clusters the first colours of :data:`PALETTE`, then of matplotlib's
+        ``tab20``, that no class uses (at most 20 colours in all).
 
     Returns
     -------
@@ -799,14 +801,15 @@ def class_matched_colors(y_true, y_pred, colors=None):
     Raises
     ------
     ValueError
-        If the labels are not 1-D of equal length, or ``colors`` has too few entries.
+        If the labels are not 1-D of equal length, ``colors`` has too few entries, or
+        ``colors`` is None and more than 20 colours are needed.
     """
     _, mapping = matched_confusion_matrix(y_true, y_pred)
     classes = np.unique(np.asarray(y_true)).tolist()
     unmatched = [cluster for cluster, cls in mapping.items() if cls is None]
     n_colors = len(classes) + len(unmatched)
     if colors is None:
-        colors = component_colors(n_colors)
+        colors = _class_and_extra_colors(len(classes), len(unmatched))
     colors = [to_hex(color) for color in colors]
     if len(colors) < n_colors:
         raise ValueError(
@@ -816,3 +819,25 @@ def class_matched_colors(y_true, y_pred, colors=None):
     index = {cluster: classes.index(cls) for cluster, cls in mapping.items() if cls is not None}
     index.update({cluster: len(classes) + i for i, cluster in enumerate(unmatched)})
     return np.array([colors[index[cluster]] for cluster in np.asarray(y_pred).tolist()])
+
+
+def _class_and_extra_colors(n_classes, n_extra, limit=20):
+    """``component_colors(n_classes)``, then ``n_extra`` colours that differ from them."""
+    if n_classes + n_extra > limit:
+        raise ValueError(
+            f"{n_classes} classes + {n_extra} unmatched clusters need more than {limit} "
+            "colours, too many to tell apart; pass colors= with one colour for each."
+        )
+    # The classes keep the colours they get on their own (component_colors switches
+    # palette beyond eight), so a cluster matched to a class is drawn like that class.
+    base = component_colors(n_classes)
+    used = {color.lower() for color in base}
+    pool = [*PALETTE, *(to_hex(plt.get_cmap("tab20")(k)) for k in range(20))]
+    extra = []
+    for color in pool:
+        if len(extra) == n_extra:
+            break
+        if color.lower() not in used:
+            used.add(color.lower())
+            extra.append(color)
+    return base + extra

@@ -43,6 +43,7 @@ __all__ = [
     "n_parameters_bernoulli",
     "select_gaussian_mixture",
     "select_mixture",
+    "split_component",
 ]
 
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
@@ -188,7 +189,7 @@ class SelectionResult:
         indices = self._best_indices_per(criterion, by)
         return {value: self.models[i] for value, i in indices.items()}
 
-    def picks_table(self, criteria=None, by="covariance_type"):
+    def picks_table(self, criteria=None, by=None):
         """Plain-text table of what each criterion picks within each group and overall.
 
         One line per criterion, one column per value of ``by`` holding the other grid
@@ -197,11 +198,12 @@ class SelectionResult:
 
         Parameters
         ----------
-        criteria : sequence of {"bic", "aic", "heldout"}, optional
+        criteria : {"bic", "aic", "heldout"} or sequence of them, optional
             Rows of the table; by default all three, without ``"heldout"`` when
             cross-validation was switched off.
-        by : str
-            Grid parameter that defines the columns.
+        by : str, optional
+            Grid parameter that defines the columns; by default the first grid parameter
+            other than ``"n_components"`` (``"covariance_type"`` for a Gaussian grid).
 
         Returns
         -------
@@ -211,14 +213,22 @@ class SelectionResult:
             criteria = [
                 c for c in CRITERIA if all(r[CRITERIA[c][0]] is not None for r in self.rows)
             ]
+        elif isinstance(criteria, str):
+            criteria = [criteria]
+        if by is None:
+            by = next((n for n in self.param_names if n != "n_components"), self.param_names[0])
         others = [name for name in self.param_names if name != by]
 
         def describe(row, names):
-            # The group's own value is shown bare; a lone K needs no name either.
+            # A lone K needs no name; a text value of the grouping parameter (such as
+            # "full") names itself. Every other value, numbers above all, is labelled.
             if names == ["n_components"]:
                 return str(row["n_components"])
             return ", ".join(
-                str(row[n]) if n == by else f"{_HEADERS.get(n, n)}={row[n]}" for n in names
+                str(row[n])
+                if n == by and isinstance(row[n], str)
+                else f"{_HEADERS.get(n, n)}={row[n]}"
+                for n in names
             )
 
         picks = {c: self.best_per(c, by) for c in criteria}
@@ -428,3 +438,71 @@ def select_gaussian_mixture(
         "n_components": list(n_components_range),
     }
     return select_mixture(X, estimator, grid, cv=cv, random_state=random_state)
+
+
+def split_component(model, component, *, shift=0.5, **params):
+    r"""A mixture with one more component: ``component`` of a fitted model split in two.
+
+    The two halves share the weight :math:`\pi_k / 2` and the covariance of component
+    :math:`k`, and their means are moved to :math:`\mu_k \pm s \sqrt{\lambda}\, v`, where
+    :math:`\lambda, v` are the largest eigenvalue and its eigenvector of
+    :math:`\Sigma_k` and :math:`s` is ``shift``. With ``shift=0`` the new mixture is the
+    same density as the old one (the argument behind the nesting
+    :math:`\hat\ell_K \le \hat\ell_{K+1}`), but EM could never separate the halves; a
+    small shift lets it. Fitting the result continues EM from these parameters
+    (``warm_start=True``), so trying every component gives :math:`K` starts for the
+    :math:`(K+1)`-component fit that begin near the :math:`K`-component optimum.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted Gaussian mixture.
+    component : int
+        Index of the component to split, from 0 to ``model.n_components - 1``.
+    shift : float
+        Distance of each half's mean from the old mean, in standard deviations along
+        the longest axis of the component.
+    **params
+        Further :class:`GaussianMixture` parameters of the new model (``tol``,
+        ``max_iter``, ...); ``covariance_type`` and ``reg_covar`` are taken from
+        ``model``.
+
+    Returns
+    -------
+    GaussianMixture
+        Unfitted apart from its starting parameters; call ``fit(X)`` to run EM.
+
+    Raises
+    ------
+    ValueError
+        If ``component`` is not the index of a component or ``shift`` is negative.
+    """
+    n_components = model.n_components
+    if (
+        not isinstance(component, Integral)
+        or isinstance(component, bool)
+        or not 0 <= component < n_components
+    ):
+        raise ValueError(
+            f"component must be an index from 0 to {n_components - 1}, got {component!r}."
+        )
+    if not shift >= 0:
+        raise ValueError(f"shift must be non-negative, got {shift!r}.")
+    eigenvalues, eigenvectors = np.linalg.eigh(model.full_covariances()[component])
+    step = shift * np.sqrt(eigenvalues[-1]) * eigenvectors[:, -1]
+    weights = np.append(model.weights_, model.weights_[component] / 2)
+    weights[component] /= 2
+    means = np.vstack([model.means_, model.means_[component] + step])
+    means[component] -= step
+    covariances = model.covariances_
+    if model.covariance_type != "tied":
+        covariances = np.concatenate([covariances, covariances[component : component + 1]])
+    params.setdefault("reg_covar", model.reg_covar)
+    return GaussianMixture.from_parameters(
+        weights,
+        means,
+        covariances,
+        covariance_type=model.covariance_type,
+        warm_start=True,
+        **params,
+    )

@@ -75,3 +75,26 @@ def test_class_matched_colors_rejects_too_few_colours():
         class_matched_colors([0, 1, 1], [0, 1, 2], colors=["red", "blue"])
     with pytest.raises(ValueError, match="same|one true class"):
         class_matched_colors([0, 1], [0, 1, 1])
+
+
+def test_matched_clusters_keep_the_class_colours_beyond_eight_colours():
+    # 3 classes and 12 clusters: 9 clusters stay unmatched, 12 colours in all.
+    y_true = np.repeat([0, 1, 2], 12)
+    y_pred = np.arange(36) // 3
+    classes = class_matched_colors(y_true, y_true)
+    clusters = class_matched_colors(y_true, y_pred)
+    assert classes.tolist() == [PALETTE[k].lower() for k in y_true]
+    _, first = np.unique(y_pred, return_index=True)
+    cluster_colors = clusters[first]
+    # Clusters 0, 4 and 8 are matched to the classes and take their colours.
+    assert cluster_colors[[0, 4, 8]].tolist() == [p.lower() for p in PALETTE[:3]]
+    assert len(set(cluster_colors.tolist())) == 12
+
+
+def test_class_matched_colors_says_when_too_many_colours_are_needed():
+    y_true = np.repeat([0, 1, 2], 25)
+    y_pred = np.arange(75) // 3  # 25 clusters, 22 of them unmatched
+    with pytest.raises(ValueError, match="3 classes \\+ 22 unmatched clusters"):
+        class_matched_colors(y_true, y_pred)
+    colors = [to_hex(plt.get_cmap("viridis")(k / 24)) for k in range(25)]
+    assert len(set(class_matched_colors(y_true, y_pred, colors=colors))) == 25

@@ -16,6 +16,7 @@ from emlib.selection import (
     n_parameters_bernoulli,
     select_gaussian_mixture,
     select_mixture,
+    split_component,
 )
 
 
@@ -292,3 +293,41 @@ def test_picks_table_without_cv_and_with_other_parameters(three_blobs):
     assert len(lines) == 3  # header, BIC, AIC: nothing held out
     table = result.picks_table(by="n_components")
     assert "tied" in table.splitlines()[1]
+    # The overall column labels K when K defines the columns.
+    best = result.best("bic")
+    assert table.splitlines()[1].endswith(f"covariance=tied, K={best['n_components']}")
+
+
+def test_picks_table_accepts_a_single_criterion(gaussian_selection):
+    lines = gaussian_selection.picks_table(criteria="bic").splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith("BIC (min)")
+    assert gaussian_selection.picks_table("aic") == gaussian_selection.picks_table(["aic"])
+
+
+def test_picks_table_groups_by_the_first_parameter_other_than_k(three_blobs):
+    result = select_mixture(
+        three_blobs, GaussianMixture(), {"n_components": [1, 2], "tol": [1e-3, 1e-4]}, cv=None
+    )
+    assert result.picks_table().splitlines()[0].split()[:3] == ["tol", "0.001", "0.0001"]
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "tied", "spherical"])
+def test_split_component_keeps_the_density_without_shift(three_blobs, covariance_type):
+    model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    model.fit(three_blobs)
+    same = split_component(model, 1, shift=0.0)
+    assert same.n_components == 3
+    np.testing.assert_allclose(same.score_samples(three_blobs), model.score_samples(three_blobs))
+    grown = split_component(model, 0, tol=1e-8, max_iter=2000).fit(three_blobs)
+    # EM continues from the split, which starts next to the K = 2 optimum.
+    assert grown.score(three_blobs) >= model.score(three_blobs) - 1e-3
+    assert grown.n_components == 3
+
+
+def test_split_component_rejects_bad_input(three_blobs):
+    model = GaussianMixture(2, random_state=0).fit(three_blobs)
+    with pytest.raises(ValueError, match="component must be an index from 0 to 1"):
+        split_component(model, 2)
+    with pytest.raises(ValueError, match="shift must be non-negative"):
+        split_component(model, 0, shift=-1.0)
