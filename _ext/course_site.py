@@ -1,0 +1,113 @@
+"""Local Sphinx extension of the course site (``sphinx: local_extensions`` in _config.yml).
+
+It does three small things that configuration alone cannot do with the pinned
+toolchain (Jupyter Book 1.0.4, Sphinx 7.4, pydata-sphinx-theme 0.16.1):
+
+1. Registers the pybtex style ``author_year`` (``bibtex_default_style``): the entries of
+   the bibliography are labelled like the citations that point at them, e.g.
+   ``[Dempster et al., 1977]`` instead of the alpha label ``[DLR77]``. The label is made
+   with the same sphinxcontrib-bibtex templates as an ``author_year`` citation, so the
+   two cannot drift apart; two entries with the same label get ``a``, ``b``, ... after
+   the year.
+2. Removes duplicated inline scripts from every page. Sphinx 7.4 adds an inline script
+   registered after the builder started (``app.add_js_file(None, body=...)``, as
+   sphinx-thebe and sphinx-togglebutton do) twice, once with the file name ``None`` and
+   once with ``''``, so the page redeclares ``const THEBE_JS_URL`` and the console logs
+   ``Identifier 'THEBE_JS_URL' has already been declared``. Fixed upstream in Sphinx 8.2
+   (sphinx-doc/sphinx#13402), which Jupyter Book 1.x does not allow.
+3. Starts a first visit in the theme's ``auto`` mode. pydata-sphinx-theme 0.16.1 reads
+   the mode from ``localStorage``, which is empty on a first visit, and then logs
+   ``Got invalid theme mode: . Resetting to auto.``. Setting ``html_context``'s
+   ``default_mode`` to ``auto`` would instead write ``data-theme="auto"`` into the HTML,
+   which no stylesheet rule matches (pages lose their colours until the script runs,
+   and for good without JavaScript); ``light`` would stop following the reader's system
+   setting. This script keeps the behaviour and sets the mode before the theme reads it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from string import ascii_lowercase
+
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.alpha import Style as AlphaStyle
+from pybtex.style.labels import BaseLabelStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+from sphinxcontrib.bibtex.style.template import join, year
+
+STYLE_NAME = "author_year"
+
+# Runs in <head>, after the theme's inline script and before its deferred script.
+THEME_MODE_JS = (
+    "(() => { const root = document.documentElement;"
+    " if (!['light', 'dark', 'auto'].includes(root.dataset.mode)) {"
+    " root.dataset.mode = 'auto';"
+    " root.dataset.theme = matchMedia('(prefers-color-scheme: dark)').matches"
+    " ? 'dark' : 'light'; } })();"
+)
+
+
+class AuthorYearLabelStyle(BaseLabelStyle):
+    """Label each entry ``Author, year`` exactly as an ``author_year`` citation reads."""
+
+    def format_labels(self, sorted_entries):
+        reference_style = AuthorYearReferenceStyle()
+        template = join(sep=reference_style.author_year_sep)[
+            reference_style.person.author_or_editor_or_title(full=False), year
+        ]
+        labels = [
+            template.format_data({"entry": entry, "style": reference_style}).render_as("text")
+            for entry in sorted_entries
+        ]
+        # Entries come sorted by author, year and title, so suffixes follow that order.
+        repeated = {label for label, count in Counter(labels).items() if count > 1}
+        seen: Counter[str] = Counter()
+        for label in labels:
+            if label in repeated:
+                seen[label] += 1
+                yield label + ascii_lowercase[seen[label] - 1]
+            else:
+                yield label
+
+
+class AuthorYearStyle(AlphaStyle):
+    """The ``alpha`` style (sorted by author, year, title) with author-year labels."""
+
+    default_label_style = STYLE_NAME
+
+
+def register_bibtex_styles() -> None:
+    register_plugin("pybtex.style.labels", STYLE_NAME, AuthorYearLabelStyle)
+    register_plugin("pybtex.style.formatting", STYLE_NAME, AuthorYearStyle)
+
+
+def _script_key(script) -> tuple:
+    attributes = getattr(script, "attributes", {})
+    return (
+        getattr(script, "filename", script) or "",
+        getattr(script, "priority", 500),
+        tuple(sorted(attributes.items())),
+    )
+
+
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Keep the first of scripts that differ only by a ``None`` / ``''`` file name."""
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen: set[tuple] = set()
+    unique = []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique  # in place: Sphinx restores the list after each page
+
+
+def setup(app):
+    register_bibtex_styles()
+    app.add_js_file(None, body=THEME_MODE_JS, priority=100)
+    # After every other handler, some of which add scripts to the page.
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
