@@ -1,7 +1,7 @@
 """Build the student edition of the book: every page, no solutions.
 
 1. Copy the book sources (``_config.yml``, ``_toc.yml``, ``references.bib``, ``book/``,
-   and the local Sphinx extension ``_ext/``)
+   the local Sphinx extension ``_ext/`` and the static files ``_static/``)
    into a scratch folder, so the working tree is never modified.
 2. Remove every notebook cell tagged ``solution`` with nbconvert's
    ``TagRemovePreprocessor``: the solution text and code are gone from the notebooks
@@ -35,7 +35,7 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STUDENT_CONFIG = Path(__file__).resolve().parent / "student_config.yml"
-SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_ext")
+SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_ext", "_static")
 SOLUTION_TAG = "solution"
 
 # Settings no student configuration may undo.
