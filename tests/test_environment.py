@@ -187,6 +187,45 @@ def test_bibliography_entries_are_complete_and_every_citation_resolves():
     assert not cited - set(entries), f"cited but not in references.bib: {cited - set(entries)}"
 
 
+
+def load_local_extensions() -> dict:
+    """Import the local Sphinx extensions that _config.yml names, as Jupyter Book does."""
+    modules = {}
+    for name, folder in book_config()["sphinx"]["local_extensions"].items():
+        spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
+        modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(modules[name])
+    return modules
+
+
+def test_bibliography_labels_read_like_author_year_citations():
+    config = book_config()["sphinx"]["config"]
+    assert config["bibtex_reference_style"] == "author_year"
+    course_site = load_local_extensions()["course_site"]
+    course_site.register_bibtex_styles()
+    from pybtex.plugin import find_plugin
+
+    style = find_plugin("pybtex.style.formatting", config["bibtex_default_style"])()
+    entries = parse_file(str(ROOT / "references.bib")).entries
+    labels = dict(zip(entries, style.format_labels(entries.values()), strict=True))
+    assert labels["dempster1977maximum"] == "Dempster et al., 1977"
+    assert labels["mclachlan2000finite"] == "McLachlan and Peel, 2000"
+    assert labels["bishop2006pattern"] == "Bishop, 2006"
+    assert len(set(labels.values())) == len(labels)
+    # Works with the same authors and year are told apart as in author-year styles.
+    twins = [entries["bishop2006pattern"], entries["bishop2006pattern"]]
+    assert list(style.format_labels(twins)) == ["Bishop, 2006a", "Bishop, 2006b"]
+
+
+def test_student_edition_copies_what_the_config_refers_to():
+    config = book_config()
+    folders = set(config["sphinx"]["local_extensions"].values())
+    favicon = Path(config["html"]["favicon"])
+    assert (ROOT / favicon).is_file()
+    for needed in [*folders, favicon.parts[0], *config["bibtex_bibfiles"]]:
+        assert needed in student_edition.SOURCES, needed
+
+
 # --- scripts/check_notebooks.py ------------------------------------------------------
 
 
