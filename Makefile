@@ -58,6 +58,9 @@ test: $(STAMP)
 	$(NB_ENV) $(BIN)/python scripts/replay_notebooks.py --kernels $(KERNELS) $(NOTEBOOKS)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	@# A formula that Markdown broke apart (a line of inline math read as a list item) builds
+	@# without a warning but shows raw TeX: look for TeX outside math in the pages.
+	$(BIN)/python scripts/check_html.py _build/html
 	@# Math must typeset with no network: MathJax is served from _static, never a CDN.
 	@grep -q '_static/mathjax/tex-chtml.js' _build/html/book/intro.html \
 		|| { echo "MathJax is not served locally (sphinx-mathjax-offline missing?)"; exit 1; }

@@ -13,8 +13,14 @@ both. This script closes that gap. For every notebook it requires that
   name a private function (``_e_step``), and a dotted name such as ``emlib.em.elbo`` or
   ``GaussianMixture.n_parameters`` must resolve in the installed package; code cells do not
   call private attributes either;
-* solutions follow the course convention: a ``{solution}`` directive sits in a markdown
-  cell tagged ``solution``, and the gated ``solution-start`` form is not used.
+* solutions follow the course convention (see the *For instructors* page): every
+  ``{solution}`` directive sits in a markdown cell tagged ``solution`` and is folded
+  (``:class: dropdown``); a solution with code uses the gated form, a
+  ``{solution-start}`` cell (options only: sphinx-exercise drops text written inside it),
+  the text and code cells, then a ``{solution-end}`` cell, every one of them tagged
+  ``solution``, so that the code and its output fold with the text and leave the student
+  edition with it; and no cell tagged ``solution`` lies outside a solution, where it
+  would show unfolded.
 
 Usage::
 
@@ -55,8 +61,13 @@ FORBIDDEN_IN_OUTPUTS = (
 # Characters of code that fit the book's text column without a horizontal scroll bar.
 MAX_CODE_LINE = 80
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-SOLUTION_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\s*\{solution\}", re.MULTILINE)
-GATED_SOLUTION = re.compile(r"\{solution-(?:start|end)\}")
+# The opening line of a solution directive: plain, or the start or end of the gated form.
+SOLUTION_OPENING = re.compile(
+    r"^\s*(?P<fence>`{3,}|:{3,})\s*\{(?P<kind>solution(?:-start|-end)?)\}(?P<argument>.*)$"
+)
+DIRECTIVE_OPTION = re.compile(r"^\s*:(?P<name>[\w-]+):\s*(?P<value>.*)$")
+FOLDED_CLASS = "dropdown"
+SOLUTION_TAG = "solution"
 
 # Inline code in markdown, and the dotted names inside it.
 CODE_SPAN = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
@@ -240,6 +251,113 @@ def check_code_names(source: str) -> list[str]:
     ]
 
 
+def solution_parts(source: str) -> list[tuple[str, dict, bool]]:
+    """Split a markdown cell into its solution directives and the text around them.
+
+    Returns
+    -------
+    list of (str, dict, bool)
+        In the order of the cell: ``(kind, options, has_body)`` for each solution
+        directive, where ``kind`` is ``solution``, ``solution-start`` or ``solution-end``,
+        ``options`` maps option names to values and ``has_body`` tells whether the
+        directive holds anything after its options; and ``("text", {}, True)`` for each
+        stretch of other non-blank text.
+    """
+    parts: list[tuple[str, dict, bool]] = []
+    lines = source.splitlines()
+    index = 0
+    while index < len(lines):
+        opening = SOLUTION_OPENING.match(lines[index])
+        if not opening:
+            if lines[index].strip() and not (parts and parts[-1][0] == "text"):
+                parts.append(("text", {}, True))
+            index += 1
+            continue
+        fence = opening.group("fence")
+        closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        index += 1
+        options: dict[str, str] = {}
+        while index < len(lines) and (option := DIRECTIVE_OPTION.match(lines[index])):
+            options[option.group("name")] = option.group("value").strip()
+            index += 1
+        has_body = False
+        while index < len(lines) and not closing.match(lines[index]):
+            has_body = has_body or bool(lines[index].strip())
+            index += 1
+        index += 1  # the closing fence
+        parts.append((opening.group("kind"), options, has_body))
+    return parts
+
+
+def check_solutions(cells: list[dict], path: str) -> list[str]:
+    """Problems with how a notebook's solutions are written, tagged and folded.
+
+    A solution folds as one piece only when everything it shows (text, code, output)
+    is inside its directive; in a notebook, code gets there through the gated form,
+    ``{solution-start}`` ... ``{solution-end}``. Every cell of a solution is tagged
+    ``solution``, since the student edition is made by deleting the tagged cells.
+    """
+    problems = []
+    open_at = None  # the cell of the solution-start not yet ended
+    for index, cell in enumerate(cells, start=1):
+        where = f"{path}: cell {index}"
+        tags = cell.get("metadata", {}).get("tags", [])
+        tagged = SOLUTION_TAG in tags
+        parts = []
+        if cell.get("cell_type") == "markdown":
+            parts = solution_parts(cell.get("source", ""))
+        directives = [part for part in parts if part[0] != "text"]
+        if open_at is not None and not tagged:
+            problems.append(
+                f"{where}: inside the solution started at cell {open_at} but not tagged "
+                "solution; the student edition would keep it"
+            )
+        if directives and not tagged:
+            problems.append(f"{where}: a {{solution}} directive in a cell not tagged solution")
+        if tagged and not directives and open_at is None:
+            what = "code" if cell.get("cell_type") == "code" else "a cell"
+            problems.append(
+                f"{where}: {what} tagged solution outside any solution shows unfolded; put it "
+                "between a {solution-start} cell and a {solution-end} cell"
+            )
+        for kind, options, has_body in parts:
+            if kind == "text":
+                if tagged and open_at is None:
+                    problems.append(
+                        f"{where}: text outside the solution directive shows unfolded; "
+                        "move it into the solution"
+                    )
+                continue
+            if kind != "solution-end":
+                classes = options.get("class", "").split()
+                if FOLDED_CLASS not in classes:
+                    problems.append(
+                        f"{where}: {{{kind}}} is not folded; add the option "
+                        f":class: {FOLDED_CLASS}"
+                    )
+            if kind == "solution-start" and has_body:
+                problems.append(
+                    f"{where}: text inside {{solution-start}} is dropped from the page; close "
+                    "the directive after its options and write the solution below it"
+                )
+            if kind != "solution-end" and open_at is not None:
+                problems.append(
+                    f"{where}: a {{{kind}}} inside the solution started at cell {open_at}; "
+                    "end that one first with {solution-end}"
+                )
+            if kind == "solution-start":
+                open_at = index
+            elif kind == "solution-end":
+                if open_at is None:
+                    problems.append(f"{where}: {{solution-end}} without a {{solution-start}}")
+                open_at = None
+    if open_at is not None:
+        problems.append(
+            f"{path}: cell {open_at}: {{solution-start}} has no {{solution-end}} after it"
+        )
+    return problems
+
+
 def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
     """Return every problem found in one notebook, each prefixed with where it is.
 
@@ -262,15 +380,7 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
     for index, cell in enumerate(nb.get("cells", []), start=1):
         where = f"{path}: cell {index}"
         source = cell.get("source", "")
-        tags = cell.get("metadata", {}).get("tags", [])
-        if GATED_SOLUTION.search(source):
-            problems.append(
-                f"{where}: gated solution-start/solution-end crashes the student edition; "
-                "use a plain {solution} directive in a markdown cell tagged solution"
-            )
         if cell.get("cell_type") == "markdown":
-            if SOLUTION_DIRECTIVE.search(source) and "solution" not in tags:
-                problems.append(f"{where}: a {{solution}} directive in a cell not tagged solution")
             problems.extend(f"{where}: {problem}" for problem in check_prose_names(source))
             continue
         if cell.get("cell_type") != "code":
@@ -307,6 +417,7 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
         problems.append(f"{path}: execution counts are {counts}, not 1..{len(counts)}; {hint}")
     if len(never_run) < len(code_cells) and not any(cell.get("outputs") for _, cell in code_cells):
         problems.append(f"{path}: no code cell has any output stored; {hint}")
+    problems.extend(check_solutions(nb.get("cells", []), path))
     return problems
 
 

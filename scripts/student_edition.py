@@ -5,7 +5,10 @@
    into a scratch folder, so the working tree is never modified.
 2. Remove every notebook cell tagged ``solution`` with nbconvert's
    ``TagRemovePreprocessor``: the solution text and code are gone from the notebooks
-   themselves, not only hidden in the HTML.
+   themselves, not only hidden in the HTML. A solution with code is written in the gated
+   form (``{solution-start}`` ... ``{solution-end}``), every cell of it tagged, so it goes
+   whole; a gated directive left behind would crash the build with ``hide_solutions``,
+   and the script stops if it finds one.
 3. Write a ``_config.yml`` made of the course configuration, the student settings of
    ``scripts/student_config.yml`` and the settings enforced here (``hide_solutions``
    for ``{solution}`` directives in Markdown pages, no copied sources, no download
@@ -65,8 +68,12 @@ NO_REPOSITORY_LINKS = {
         "thebe": False,
     },
 }
-# sphinx-exercise marks each rendered solution with this class.
-RENDERED_SOLUTION = re.compile(r"class=\"[^\"]*\bsolution\b")
+# sphinx-exercise marks each rendered solution with the class "solution", and myst-nb a
+# code cell tagged "solution" with "tag_solution".
+RENDERED_SOLUTION = re.compile(r"class=\"[^\"]*\b(?:tag_)?solution\b")
+# The gated form of a solution; any left after stripping would crash the build
+# (sphinx-exercise with hide_solutions) or show what it encloses.
+GATED_SOLUTION = re.compile(r"\{solution-(?:start|end)\}")
 
 
 def merged(base: dict, update: dict) -> dict:
@@ -118,6 +125,15 @@ def strip_solutions(notebook_path: Path) -> int:
     return before - len(nb.cells)
 
 
+def gated_left(notebook_path: Path) -> bool:
+    """Whether a (stripped) notebook still holds a gated solution directive."""
+    nb = nbformat.read(notebook_path, as_version=4)
+    return any(
+        cell.cell_type == "markdown" and GATED_SOLUTION.search(cell.source)
+        for cell in nb.cells
+    )
+
+
 def copy_sources(destination: Path) -> None:
     """Copy what the book build reads into ``destination``."""
     ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "_build")
@@ -154,8 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="em-student-") as scratch:
         source_dir = Path(scratch)
         copy_sources(source_dir)
-        removed = sum(strip_solutions(path) for path in sorted(source_dir.rglob("*.ipynb")))
+        notebooks = sorted(source_dir.rglob("*.ipynb"))
+        removed = sum(strip_solutions(path) for path in notebooks)
         print(f"student edition: removed {removed} cell(s) tagged '{SOLUTION_TAG}'")
+        untagged = [path.relative_to(source_dir) for path in notebooks if gated_left(path)]
+        if untagged:
+            print("student edition NOT written; a {solution-start} or {solution-end} cell is "
+                  f"not tagged '{SOLUTION_TAG}' in: {', '.join(map(str, untagged))} "
+                  "(python scripts/check_notebooks.py says where)")
+            return 1
         config = student_config(course, student)
         (source_dir / "_config.yml").write_text(
             yaml.safe_dump(config, sort_keys=False), encoding="utf-8"

@@ -304,14 +304,81 @@ def test_check_requires_the_raises_exception_tag_for_errors():
     assert problems_of(nb) == []
 
 
+def solution_cell(source: str, tagged: bool = True) -> nbformat.NotebookNode:
+    cell = new_markdown_cell(source)
+    if tagged:
+        cell.metadata["tags"] = ["solution"]
+    return cell
+
+
+PLAIN = "```{solution} ex-one\n:label: sol-one\n:class: dropdown\n\nAnswer.\n```"
+START = "```{solution-start} ex-two\n:class: dropdown\n```\n\nThe code below checks it."
+END = "```{solution-end}\n```"
+
+
+def gated_notebook() -> nbformat.NotebookNode:
+    """A chapter with a folded text-only solution and a folded solution with code."""
+    nb = good_notebook()
+    nb.cells += [
+        solution_cell(PLAIN),
+        solution_cell(START),
+        executed("print('checked')", 4, [stream("checked\n")], tags=["solution"]),
+        solution_cell(END),
+        new_markdown_cell("## After the exercises"),
+    ]
+    return nb
+
+
+def test_check_accepts_plain_and_gated_folded_solutions():
+    assert problems_of(gated_notebook()) == []
+    parts = check_notebooks.solution_parts(START)
+    assert parts == [("solution-start", {"class": "dropdown"}, False), ("text", {}, True)]
+
+
 def test_check_enforces_the_solution_convention():
     nb = good_notebook()
-    nb.cells.append(new_markdown_cell("```{solution} ex-one\nAnswer.\n```"))
+    nb.cells.append(new_markdown_cell(PLAIN))
     assert any("not tagged solution" in problem for problem in problems_of(nb))
     nb.cells[-1].metadata["tags"] = ["solution"]
     assert problems_of(nb) == []
-    nb.cells.append(new_markdown_cell("````{solution-start} ex-one\n````"))
-    assert any("gated" in problem for problem in problems_of(nb))
+    nb.cells[-1].source = PLAIN.replace(":class: dropdown\n", "")
+    assert any("{solution} is not folded" in problem for problem in problems_of(nb))
+
+
+def test_check_rejects_solution_code_that_is_not_folded():
+    nb = good_notebook()
+    nb.cells.append(solution_cell(PLAIN))
+    nb.cells.append(executed("print('open')", 4, [stream("open\n")], tags=["solution"]))
+    found = problems_of(nb)
+    assert any("cell 6: code tagged solution outside any solution" in p for p in found)
+
+
+@pytest.mark.parametrize(("index", "change", "message"), [
+    (5, lambda c: c.update(source=START.replace("```\n\n", "\n")),
+     "text inside {solution-start} is dropped"),
+    (5, lambda c: c.update(source=START.replace(":class: dropdown\n", "")),
+     "{solution-start} is not folded"),
+    (6, lambda c: c.metadata.update(tags=[]), "cell 7: inside the solution started at cell 6"),
+    (7, lambda c: c.metadata.update(tags=[]), "cell 8: a {solution} directive in a cell not"),
+    (7, lambda c: c.update(source="Just text."), "{solution-start} has no {solution-end}"),
+    (7, lambda c: c.update(source=END + "\n\nMore."), "text outside the solution directive"),
+    (8, lambda c: c.update(source=END), "{solution-end} without a {solution-start}"),
+    (8, lambda c: c.update(source=PLAIN.replace("one", "three")),
+     "cell 9: a {solution} directive in a cell not"),
+])
+def test_check_rejects_broken_gated_solutions(index, change, message):
+    nb = gated_notebook()
+    change(nb.cells[index])
+    found = problems_of(nb)
+    assert any(message in problem for problem in found), found
+
+
+def test_check_rejects_a_solution_started_inside_another():
+    nb = gated_notebook()
+    nb.cells.insert(6, solution_cell(START.replace("two", "three")))
+    found = problems_of(nb)
+    assert any("cell 7: a {solution-start} inside the solution started at cell 6" in p
+               for p in found), found
 
 
 def test_check_rejects_empty_cells_and_trailing_semicolons():
@@ -429,16 +496,27 @@ def test_student_config_keeps_launch_buttons_for_a_student_repository():
 
 def test_strip_solutions_removes_only_tagged_cells(tmp_path):
     nb = good_notebook()
-    nb.cells.append(new_markdown_cell("```{solution} ex-one\nSECRET\n```"))
-    nb.cells[-1].metadata["tags"] = ["solution"]
+    nb.cells.append(solution_cell("```{solution} ex-one\n:class: dropdown\n\nSECRET\n```"))
+    nb.cells.append(solution_cell(START + " SECRET"))
     nb.cells.append(executed("print('SECRET')", 4, [stream("SECRET\n")], tags=["solution"]))
+    nb.cells.append(solution_cell(END))
     nb.cells.append(executed("print('kept')", 5, [stream("kept\n")], tags=["hide-input"]))
     path = tmp_path / "chapter.ipynb"
     nbformat.write(nb, path)
-    assert student_edition.strip_solutions(path) == 2
+    assert student_edition.strip_solutions(path) == 4
     text = path.read_text(encoding="utf-8")
-    assert "SECRET" not in text and "kept" in text
+    assert "SECRET" not in text and "solution" not in text and "kept" in text
     assert len(nbformat.read(path, as_version=4).cells) == len(good_notebook().cells) + 1
+    assert not student_edition.gated_left(path)
+
+
+def test_student_edition_notices_a_gated_cell_left_untagged(tmp_path):
+    nb = gated_notebook()
+    nb.cells[7].metadata["tags"] = []  # the {solution-end} cell
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    student_edition.strip_solutions(path)
+    assert student_edition.gated_left(path)
 
 
 def test_student_edition_leak_detection(tmp_path):
@@ -447,3 +525,5 @@ def test_student_edition_leak_detection(tmp_path):
     (tmp_path / "other.html").write_text('<div class="solution admonition" id="sol">x</div>')
     (tmp_path / "chapter.ipynb").write_text("{}")
     assert len(student_edition.leaks(tmp_path)) == 2
+    (tmp_path / "code.html").write_text('<div class="cell tag_solution docutils">x</div>')
+    assert len(student_edition.leaks(tmp_path)) == 3
