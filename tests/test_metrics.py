@@ -201,13 +201,19 @@ def test_match_components_recovers_a_shuffle_and_rejects_bad_shapes():
         match_components(reference, fitted[:2])
 
 
+def random_clustering(seed, min_clusters, n_samples=50):
+    """Random classes 0-3 and a random assignment to 1-5 clusters."""
+    rng = np.random.default_rng(seed)
+    n_clusters = int(rng.integers(min_clusters, 6))
+    y_true = rng.integers(0, 4, size=n_samples)
+    y_pred = rng.integers(0, n_clusters, size=n_samples)
+    return n_clusters, y_true, y_pred
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 10**6))
 def test_cluster_majorities_agree_with_counting_each_cluster(seed):
-    rng = np.random.default_rng(seed)
-    n_clusters = int(rng.integers(1, 6))
-    y_true = rng.integers(0, 4, size=40)
-    y_pred = rng.integers(0, n_clusters, size=40)
+    n_clusters, y_true, y_pred = random_clustering(seed, min_clusters=1)
     majority, share, size = cluster_majorities(y_true, y_pred, n_clusters + 1)
     assert majority[-1] == -1 and share[-1] == 0 and size[-1] == 0  # the empty cluster
     for k in range(n_clusters):
@@ -223,10 +229,7 @@ def test_cluster_majorities_agree_with_counting_each_cluster(seed):
 @given(st.integers(0, 10**6))
 def test_one_to_one_class_map_reaches_the_matched_accuracy(seed):
     """On the labels it was learned from, the map scores exactly the matched accuracy."""
-    rng = np.random.default_rng(seed)
-    n_clusters = int(rng.integers(2, 6))
-    y_true = rng.integers(0, 4, size=50)
-    y_pred = rng.integers(0, n_clusters, size=50)
+    n_clusters, y_true, y_pred = random_clustering(seed, min_clusters=2)
     mapping = cluster_class_map(y_true, y_pred, n_clusters)
     used = mapping[mapping >= 0]
     assert len(set(used.tolist())) == used.size  # one-to-one
