@@ -221,12 +221,15 @@ def plot_gmm_ellipses(model, ax=None, **kwargs):
     )
 
 
-def _plane_grid(model, ax, xlim, ylim, grid):
+def _plane_grid(model, ax, xlim, ylim, grid, *, pixel_centres=False):
     """Grid points covering the plotting window, and the window itself.
 
     A limit not given is taken from the Axes if something is already drawn on them (so a
     density overlays a scatter plot), else from the means plus or minus three standard
-    deviations of a Gaussian mixture.
+    deviations of a Gaussian mixture. With ``pixel_centres`` the points are the centres of
+    ``grid`` equal pixels spanning the window, half a pixel inside its edges, as an image
+    drawn with ``imshow(extent=(*xlim, *ylim))`` places them; otherwise they include the
+    edges, as contour lines need.
     """
     if not isinstance(grid, Integral) or grid < 2:
         raise ValueError(f"grid must be an integer of at least 2 points per axis, got {grid!r}.")
@@ -247,7 +250,12 @@ def _plane_grid(model, ax, xlim, ylim, grid):
             )
         xlim = default_x if xlim is None else xlim
         ylim = default_y if ylim is None else ylim
-    xx, yy = np.meshgrid(np.linspace(*xlim, grid), np.linspace(*ylim, grid))
+    x_half = (xlim[1] - xlim[0]) / (2 * grid) if pixel_centres else 0.0
+    y_half = (ylim[1] - ylim[0]) / (2 * grid) if pixel_centres else 0.0
+    xx, yy = np.meshgrid(
+        np.linspace(xlim[0] + x_half, xlim[1] - x_half, grid),
+        np.linspace(ylim[0] + y_half, ylim[1] - y_half, grid),
+    )
     return xx, yy, np.column_stack([xx.ravel(), yy.ravel()]), tuple(xlim), tuple(ylim)
 
 
@@ -307,11 +315,12 @@ def plot_responsibilities(model, ax=None, xlim=None, ylim=None, grid=200, colors
     Returns
     -------
     matplotlib.axes.Axes
-        The image spans exactly ``xlim`` x ``ylim`` (its ``extent``).
+        The image's outer pixel edges are ``xlim`` x ``ylim`` (its ``extent``), and each
+        pixel shows the responsibilities at its centre.
     """
     ax = plt.gca() if ax is None else ax
     _check_model(model, 2)
-    xx, _, points, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid)
+    xx, _, points, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid, pixel_centres=True)
     resp = model.predict_proba(points)
     palette = np.array([to_rgb(c) for c in _resolve_colors(colors, resp.shape[1])])
     image = np.clip(resp @ palette, 0.0, 1.0).reshape(*xx.shape, 3)
@@ -371,16 +380,8 @@ def plot_regions(
         raise ValueError(f"tint must lie in [0, 1], got {tint!r}.")
     ax = plt.gca() if ax is None else ax
     _check_model(model, 2)
-    _, _, _, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid)
-    # imshow's extent gives the outer edges of the pixels, so each label is computed at
-    # the centre of its pixel, half a pixel inside the window's edges.
-    x_half = (xlim[1] - xlim[0]) / (2 * grid)
-    y_half = (ylim[1] - ylim[0]) / (2 * grid)
-    xx, yy = np.meshgrid(
-        np.linspace(xlim[0] + x_half, xlim[1] - x_half, grid),
-        np.linspace(ylim[0] + y_half, ylim[1] - y_half, grid),
-    )
-    labels = np.asarray(model.predict(np.column_stack([xx.ravel(), yy.ravel()])))
+    xx, _, points, xlim, ylim = _plane_grid(model, ax, xlim, ylim, grid, pixel_centres=True)
+    labels = np.asarray(model.predict(points))
     n_clusters = (
         getattr(model, "n_clusters", None)
         or getattr(model, "n_components", None)
