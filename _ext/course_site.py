@@ -1,7 +1,7 @@
 """Local Sphinx extension of the course site (``sphinx: local_extensions`` in _config.yml).
 
-It does three small things that configuration alone cannot do with the pinned
-toolchain (Jupyter Book 1.0.4, Sphinx 7.4, pydata-sphinx-theme 0.16.1):
+It does what configuration alone cannot do with the pinned toolchain (Jupyter Book
+1.0.4, Sphinx 7.4, pydata-sphinx-theme 0.16.1):
 
 1. Registers the pybtex style ``author_year`` (``bibtex_default_style``): the entries of
    the bibliography are labelled like the citations that point at them, e.g.
@@ -22,16 +22,24 @@ toolchain (Jupyter Book 1.0.4, Sphinx 7.4, pydata-sphinx-theme 0.16.1):
    which no stylesheet rule matches (pages lose their colours until the script runs,
    and for good without JavaScript); ``light`` would stop following the reader's system
    setting. This script keeps the behaviour and sets the mode before the theme reads it.
+4. Links every figure to its image file, so that a tap on a phone opens the figure at
+   full size. Sphinx does this only for images given a size (``html_scaled_image_link``);
+   the figures of the notebooks have none, and giving them one would change their layout.
+5. Adds ``_static/course.css``: a scroll cue on display math, tables and outputs wider than
+   the column, and headings that wrap instead of widening the page on a phone.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections import Counter
 from string import ascii_lowercase
 
+from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.alpha import Style as AlphaStyle
 from pybtex.style.labels import BaseLabelStyle
+from sphinx.util.osutil import relative_uri
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 from sphinxcontrib.bibtex.style.template import join, year
 
@@ -105,9 +113,31 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> Non
     scripts[:] = unique  # in place: Sphinx restores the list after each page
 
 
+def link_figures_to_images(app, doctree, docname) -> None:
+    """Wrap the image of every figure in a link to the image file, as Sphinx does for
+    scaled images: the reader taps a figure and the browser shows it at full size."""
+    if app.builder.format != "html":
+        return
+    image_dir = relative_uri(app.builder.get_target_uri(docname), app.builder.imagedir)
+    for figure in doctree.findall(nodes.figure):
+        for image in figure.findall(nodes.image):
+            if isinstance(image.parent, nodes.reference):
+                continue
+            uri = image["uri"]
+            # env.images maps a source image to the unique file name it gets in _images.
+            if uri not in app.env.images:
+                continue
+            link = nodes.reference("", "", internal=True, classes=["figure-image-link"])
+            link["refuri"] = posixpath.join(image_dir, app.env.images[uri][1])
+            image.replace_self(link)
+            link.append(image)
+
+
 def setup(app):
     register_bibtex_styles()
     app.add_js_file(None, body=THEME_MODE_JS, priority=100)
     # After every other handler, some of which add scripts to the page.
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("doctree-resolved", link_figures_to_images)
+    app.add_css_file("course.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -3,13 +3,15 @@
 Every function that draws on a single panel takes ``ax=None`` (meaning the current Axes,
 :func:`matplotlib.pyplot.gca`) and returns the Axes it drew on; none of them calls
 ``plt.show()``. Components are coloured from :data:`PALETTE`, the colour-blind-safe
-Okabe-Ito palette, so component ``k`` has the same colour in every figure.
+Okabe-Ito palette, so component ``k`` has the same colour in every figure, and
+:func:`use_course_style` sets one look (seaborn's theme, sizes for the book's column) for all.
 """
 
 from numbers import Integral
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 from matplotlib.colors import is_color_like, to_hex, to_rgb
 from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
@@ -34,6 +36,7 @@ __all__ = [
     "plot_image_grid",
     "plot_regions",
     "plot_responsibilities",
+    "use_course_style",
 ]
 
 #: Okabe-Ito colours, reordered so that the first few are the most distinct on white
@@ -49,11 +52,42 @@ PALETTE = (
     "#000000",  # black
 )
 
+#: Width and height in inches of a one-panel figure. At :data:`FIGURE_DPI` it is 640 pixels
+#: wide, shown at full size in the book's column of about 700 CSS pixels; a figure with
+#: several panels keeps this width and grows in height rather than in width.
+FIGURE_SIZE = (6.4, 4.0)
+FIGURE_DPI = 100
+
 _CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "heldout": "held-out log-lik"}
 _LINESTYLES = ("-", "--", ":")
 _MARKERS = ("o", "s", "^")
 # Row keys of a selection table that are results rather than grid parameters.
 _RESULT_KEYS = ("n_parameters", "log_likelihood", "bic", "aic", "heldout_log_likelihood")
+
+
+def use_course_style():
+    """Set the figure style of the whole course: call it once, before the first figure.
+
+    Seaborn's ``whitegrid`` theme with :data:`PALETTE` as the colour cycle, figures of
+    :data:`FIGURE_SIZE` at :data:`FIGURE_DPI` dots per inch, and fonts chosen for that size:
+    tick labels of 12 points are 17 pixels tall in a 640-pixel figure, so that on a phone,
+    where the figure is scaled to the screen's width of about 360 CSS pixels, they are still
+    about 9 pixels tall. Constrained layout keeps labels and legends inside the figure.
+    """
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette=list(PALETTE),
+        font_scale=1.1,
+        rc={
+            "figure.figsize": FIGURE_SIZE,
+            "figure.dpi": FIGURE_DPI,
+            "savefig.dpi": FIGURE_DPI,
+            "figure.constrained_layout.use": True,
+            "image.cmap": "viridis",
+            "legend.framealpha": 0.9,
+        },
+    )
 
 
 def component_colors(n_components):

@@ -8,6 +8,10 @@ both. This script closes that gap. For every notebook it requires that
 * the notebook shows something, and no cell that must print or plot is silent;
 * no cell raised, unless it is tagged ``raises-exception``;
 * no output contains a memory address, a local path or a temporary kernel file;
+* every figure is numbered, captioned and described: a code cell that stores an image
+  draws exactly one, and carries myst-nb metadata ``mystnb.figure.name`` (a label
+  ``fig-...``, unique in the book, for ``{numref}``), ``mystnb.figure.caption`` (what to
+  notice) and ``mystnb.image.alt`` (what the figure shows, for a reader who cannot see it);
 * no code line is longer than the rendered column (80 characters), where it would scroll;
 * prose names only public emlib API that exists: a code span in a markdown cell may not
   name a private function (``_e_step``), and a dotted name such as ``emlib.em.elbo`` or
@@ -358,6 +362,52 @@ def check_solutions(cells: list[dict], path: str) -> list[str]:
     return problems
 
 
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+FIGURE_NAME = re.compile(r"fig-[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def check_figure(cell: dict) -> list[str]:
+    """Return the problems of one code cell's figure: one image, named, captioned, described.
+
+    A cell without an image output has none. Whether labels are unique across the book is
+    checked by :func:`main`, which sees every notebook.
+    """
+    images = [
+        output for output in cell.get("outputs", [])
+        if any(kind in output.get("data", {}) for kind in IMAGE_TYPES)
+    ]
+    if not images:
+        return []
+    problems = []
+    if len(images) > 1:
+        problems.append(
+            f"stores {len(images)} images, which would share one caption; draw one figure "
+            "per cell (subplots for panels)"
+        )
+    mystnb = cell.get("metadata", {}).get("mystnb", {})
+    figure, image = mystnb.get("figure", {}), mystnb.get("image", {})
+    if not FIGURE_NAME.fullmatch(str(figure.get("name", ""))):
+        problems.append(
+            "figure has no label: set metadata mystnb.figure.name to 'fig-<chapter>-<what>' "
+            "(lower case, digits and hyphens) so that the text can cite it with {numref}"
+        )
+    if len(str(figure.get("caption", "")).split()) < 6:
+        problems.append(
+            "figure has no caption: set metadata mystnb.figure.caption to a sentence or two "
+            "saying what to notice"
+        )
+    if len(str(image.get("alt", "")).split()) < 4:
+        problems.append(
+            "figure has no alt text: set metadata mystnb.image.alt to what the figure shows"
+        )
+    return problems
+
+
+def figure_name(cell: dict) -> str | None:
+    """The ``{numref}`` label of a code cell's figure, or None."""
+    return cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+
+
 def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
     """Return every problem found in one notebook, each prefixed with where it is.
 
@@ -407,6 +457,7 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
         if not cell.get("outputs") and must_have_output(source):
             problems.append(f"{where}: should show output but has none stored; {hint}")
         problems.extend(f"{where}: {problem}" for problem in check_cell_outputs(cell))
+        problems.extend(f"{where}: {problem}" for problem in check_figure(cell))
 
     if never_run and len(never_run) == len(code_cells):
         problems.append(f"{path}: none of its {len(code_cells)} code cells was executed; {hint}")
@@ -434,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         print("check_notebooks: no notebooks found; nothing to check")
         return 0
     problems = []
+    labels: dict[str, str] = {}
     for path in notebooks:
         if path.is_absolute() and path.is_relative_to(Path.cwd()):
             path = path.relative_to(Path.cwd())
@@ -444,6 +496,15 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{path}: not a valid notebook ({err}); re-save it from Jupyter")
             continue
         problems.extend(check_notebook(nb, str(path)))
+        for index, cell in enumerate(nb.cells, start=1):
+            name = figure_name(cell) if cell.get("cell_type") == "code" else None
+            if name and name in labels:
+                problems.append(
+                    f"{path}: cell {index}: figure label {name!r} is already used by "
+                    f"{labels[name]}; labels must be unique in the book"
+                )
+            elif name:
+                labels[name] = f"{path}: cell {index}"
     for problem in problems:
         print(problem)
     verdict = "all good" if not problems else f"{len(problems)} problem(s)"

@@ -451,6 +451,57 @@ def test_must_have_output(source, expected):
     assert check_notebooks.must_have_output(source) is expected
 
 
+def figure_output() -> nbformat.NotebookNode:
+    return new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+
+
+def figure_notebook(**mystnb) -> nbformat.NotebookNode:
+    nb = good_notebook()
+    cell = executed("plt.plot([1, 2])\nplt.show()", 4, [figure_output()])
+    cell.metadata["mystnb"] = mystnb
+    nb.cells.append(cell)
+    return nb
+
+
+GOOD_FIGURE = {
+    "figure": {"name": "fig-demo-line", "caption": "The line rises: notice its slope of one."},
+    "image": {"alt": "A straight line rising from left to right."},
+}
+
+
+def test_check_accepts_a_named_captioned_described_figure():
+    assert problems_of(figure_notebook(**GOOD_FIGURE)) == []
+
+
+@pytest.mark.parametrize(
+    ("part", "key", "value", "message"),
+    [
+        ("figure", "name", None, "no label"),
+        ("figure", "name", "Figure 1", "no label"),
+        ("figure", "caption", None, "no caption"),
+        ("figure", "caption", "A line.", "no caption"),
+        ("image", "alt", None, "no alt text"),
+    ],
+)
+def test_check_rejects_figures_without_label_caption_or_alt(part, key, value, message):
+    mystnb = {name: dict(fields) for name, fields in GOOD_FIGURE.items()}
+    if value is None:
+        del mystnb[part][key]
+    else:
+        mystnb[part][key] = value
+    assert any(message in problem for problem in problems_of(figure_notebook(**mystnb)))
+
+
+def test_check_rejects_two_images_in_one_cell_and_repeated_labels(tmp_path, capsys):
+    nb = figure_notebook(**GOOD_FIGURE)
+    nb.cells[-1].outputs.append(figure_output())
+    assert any("stores 2 images" in problem for problem in problems_of(nb))
+    for name in ("a.ipynb", "b.ipynb"):
+        nbformat.write(figure_notebook(**GOOD_FIGURE), tmp_path / name)
+    assert check_notebooks.main([str(tmp_path)]) == 1
+    assert "'fig-demo-line' is already used" in capsys.readouterr().out
+
+
 def test_check_main_reports_and_fails(tmp_path, capsys):
     nb = good_notebook()
     nbformat.write(nb, tmp_path / "ok.ipynb")

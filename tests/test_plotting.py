@@ -4,13 +4,13 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.colors import to_rgb
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.image import AxesImage
 from matplotlib.patches import Ellipse
 from scipy.integrate import trapezoid
 from scipy.stats import norm
 
-from emlib import GaussianMixture
+from emlib import GaussianMixture, plotting
 from emlib.plotting import (
     PALETTE,
     component_colors,
@@ -337,3 +337,23 @@ def test_component_colors():
         assert len(set(component_colors(n))) == n
     with pytest.raises(ValueError, match="from 1 to 20"):
         component_colors(21)
+
+
+def test_course_style_sizes_figures_for_the_book_column():
+    with matplotlib.rc_context():
+        plotting.use_course_style()
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        fig.canvas.draw()
+        width_px = fig.get_size_inches()[0] * fig.dpi
+        tick_px = max(
+            label.get_window_extent().height for label in ax.get_xticklabels() if label.get_text()
+        )
+        line_color = to_hex(ax.get_lines()[0].get_color())
+        plt.close(fig)
+    assert width_px == 640
+    # Scaled from 640 px to a 360-px phone column, tick labels stay at least 8 px tall.
+    assert tick_px * 360 / 640 >= 8
+    assert line_color == plotting.PALETTE[0].lower()
+    # The context manager restored the defaults: the style is opt-in, not a side effect.
+    assert tuple(matplotlib.rcParams["figure.figsize"]) != plotting.FIGURE_SIZE
