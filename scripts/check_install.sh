@@ -17,12 +17,16 @@ python=${PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# pip warns about every local index folder that this machine's pip configuration names
+# and that does not exist; keep its real errors, drop that noise.
+quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }; }
+
 git clone --quiet --no-local "$repo" "$work/src"
-"$python" -m pip wheel --quiet --disable-pip-version-check --no-deps \
+quiet "$python" -m pip wheel --quiet --disable-pip-version-check --no-deps \
     --wheel-dir "$work/dist" "$work/src"
 wheel=$(ls "$work"/dist/emlib_course-*.whl)
 "$python" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+quiet "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -c "$repo/requirements/lock.txt" "${wheel}[notebook]" nbconvert ipykernel
 
 mkdir "$work/run"

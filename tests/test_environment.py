@@ -521,12 +521,13 @@ def test_check_main_with_no_notebooks_succeeds(tmp_path):
 
 def test_student_config_enforces_hidden_solutions_and_drops_repository_links():
     student = {
-        "sphinx": {"config": {"hide_solutions": False}},
+        "sphinx": {"config": {"hide_solutions": False, "course_edition": "full"}},
         "html": {"use_issues_button": True},
     }
     config = student_edition.student_config(book_config(), student)
     sphinx_config = config["sphinx"]["config"]
     assert sphinx_config["hide_solutions"] is True
+    assert sphinx_config["course_edition"] == "student"
     assert sphinx_config["html_copy_source"] is False
     assert sphinx_config["html_theme_options"]["use_download_button"] is False
     assert config["sphinx"]["recursive_update"] is True
