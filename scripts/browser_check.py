@@ -11,6 +11,8 @@ width (1280x800), once MathJax has typeset it:
   sits in such a figure; no image has a hashed file name for alt text;
 - the code and output of every solution are hidden until its solution is opened, and
   shown once it is (full edition);
+- at desktop width no code cell scrolls sideways, solutions included (cells are at most
+  80 columns; on a phone they scroll, with a cue);
 - no console error, no failed request, and no request to another host: the page works
   offline.
 
@@ -198,6 +200,10 @@ def check_page(browser, base: str, name: str, width: int, height: int,
         total, shown = page.evaluate(SOLUTION_CODE_JS)
         c.check(f"{tag}: opening the solutions shows their code", shown == total,
                 f"{shown} of {total} visible after opening {toggles.count()} solutions")
+    if width >= 1000:
+        wide = page.evaluate("() => [...document.querySelectorAll('.cell_input pre')]"
+                             ".filter((p) => p.scrollWidth > p.clientWidth + 1).length")
+        c.check(f"{tag}: no code cell scrolls sideways", wide == 0, f"{wide} do")
     c.check(f"{tag}: no console errors or failed requests", not errors,
             "; ".join(errors)[:300])
     c.check(f"{tag}: no request to another host", not foreign, "; ".join(foreign[:3]))
