@@ -8,6 +8,7 @@ import importlib.util
 import re
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -215,6 +216,42 @@ def test_bibliography_labels_read_like_author_year_citations():
     # Works with the same authors and year are told apart as in author-year styles.
     twins = [entries["bishop2006pattern"], entries["bishop2006pattern"]]
     assert list(style.format_labels(twins)) == ["Bishop, 2006a", "Bishop, 2006b"]
+
+
+@pytest.mark.parametrize(
+    ("edition", "theme_options", "expected"),
+    [
+        ("full", {"launch_buttons": {"binderhub_url": "https://binder.example"},
+                  "use_download_button": True},
+         {"edition_full", "launch_buttons", "download_button"}),
+        ("student", {"launch_buttons": {"binderhub_url": "", "colab_url": ""},
+                     "use_download_button": False},
+         {"edition_student"}),
+    ],
+)
+def test_pages_are_tagged_with_their_edition_and_buttons(edition, theme_options, expected):
+    course_site = load_local_extensions()["course_site"]
+    app = SimpleNamespace(tags=set())
+    config = SimpleNamespace(course_edition=edition, html_theme_options=theme_options)
+    course_site.set_edition_tags(app, config)
+    assert app.tags == expected
+
+
+def test_an_unknown_edition_is_refused():
+    course_site = load_local_extensions()["course_site"]
+    config = SimpleNamespace(course_edition="teacher", html_theme_options={})
+    with pytest.raises(ValueError, match="course_edition is 'teacher'"):
+        course_site.set_edition_tags(SimpleNamespace(tags=set()), config)
+
+
+def test_intro_describes_each_edition_and_the_buttons_only_where_they_exist():
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    blocks = dict(re.findall(r"```\{only\} (\w+)\n(.*?)```", intro, re.DOTALL))
+    assert "worked solution" in blocks["edition_full"]
+    assert "leaves out their" in blocks["edition_student"]
+    assert "rocket" in blocks["launch_buttons"] and "download" in blocks["download_button"]
+    outside = re.sub(r"```\{only\}.*?```", "", intro, flags=re.DOTALL)
+    assert not re.search(r"worked solution|rocket|download icon", outside)
 
 
 def test_student_edition_copies_what_the_config_refers_to():
