@@ -34,6 +34,7 @@ __all__ = [
     "plot_density_contours",
     "plot_gmm_ellipses",
     "plot_image_grid",
+    "plot_image_table",
     "plot_regions",
     "plot_responsibilities",
     "use_course_style",
@@ -876,3 +877,119 @@ def _class_and_extra_colors(n_classes, n_extra, limit=20):
             used.add(color.lower())
             extra.append(color)
     return base + extra
+
+
+def plot_image_table(
+    images,
+    shape=(28, 28),
+    titles=None,
+    row_labels=None,
+    max_cols=5,
+    fig=None,
+    width=FIGURE_SIZE[0],
+    cmap="gray",
+    vmin=0.0,
+    vmax=1.0,
+):
+    """Show a table of images, wrapping its columns into blocks stacked top to bottom.
+
+    Row ``r``, column ``c`` of the table is ``images[r, c]``: say, the three means of one
+    run per column, or a component's mean above two of its samples. A table wider than
+    ``max_cols`` columns does not shrink its panels to fit the width; columns ``0`` to
+    ``max_cols - 1`` form the first block, the next ``max_cols`` the second one, and so
+    on, each block a :class:`matplotlib.figure.SubFigure` below the previous one with the
+    same row labels. So a figure of ten columns stays ``width`` inches wide and its panels
+    stay large enough to read on a phone.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_rows, n_cols, height * width) or (n_rows, n_cols, h, w)
+        The table of images, as flat rows (like ``model.means_``) or as 2-D arrays of
+        ``shape`` (h, w).
+    shape : (int, int)
+        ``(height, width)`` of one image, used to unflatten rows.
+    titles : array-like of str of shape (n_rows, n_cols) or (n_cols,), optional
+        A title per panel ("" for none), or one per column, shown above the first row of
+        every block.
+    row_labels : sequence of str, optional
+        One label per row, written on the left of the first panel of the row in every block.
+    max_cols : int
+        Columns per block; the last block may have fewer (its empty panels are switched
+        off, so that every panel has the same size).
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        Where to draw; by default a new figure ``width`` inches wide and as tall as the
+        panels need.
+    width : float
+        Width in inches of a new figure.
+    cmap : str or Colormap
+        Colour map; the default shows pixel probabilities in grey levels.
+    vmin, vmax : float
+        Values mapped to the ends of the colour map, fixed so that panels are comparable.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (n_rows, n_cols)
+        The Axes of each image at its place in the table (not in the figure), so
+        ``axes[r, c]`` shows ``images[r, c]`` whatever the block it landed in.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not a table of images of the given ``shape``, if ``titles`` or
+        ``row_labels`` do not match it, or if ``max_cols`` is not a positive integer.
+    """
+    images = np.asarray(images, dtype=float)
+    height, img_width = shape
+    if images.ndim == 3 and images.shape[2] == height * img_width:
+        images = images.reshape(*images.shape[:2], height, img_width)
+    if images.ndim != 4 or images.shape[2:] != (height, img_width) or 0 in images.shape:
+        raise ValueError(
+            f"images must have shape (n_rows, n_cols, {height * img_width}) or (n_rows, "
+            f"n_cols, {height}, {img_width}) for shape={tuple(shape)}, got {images.shape}; "
+            "for a flat list of images use plot_image_grid."
+        )
+    n_rows, n_cols = images.shape[:2]
+    if not isinstance(max_cols, Integral) or max_cols < 1:
+        raise ValueError(f"max_cols must be a positive integer, got {max_cols!r}.")
+    if titles is not None:
+        titles = np.asarray(titles, dtype=object)
+        if titles.shape == (n_cols,):
+            titles = np.vstack([titles, np.full((n_rows - 1, n_cols), "", dtype=object)])
+        if titles.shape != (n_rows, n_cols):
+            raise ValueError(
+                f"titles must have shape ({n_rows}, {n_cols}) or ({n_cols},) to match the "
+                f"table, got {titles.shape}."
+            )
+    if row_labels is not None and len(row_labels) != n_rows:
+        raise ValueError(f"Got {len(row_labels)} row labels for {n_rows} rows.")
+    block_cols = min(max_cols, n_cols)
+    n_blocks = -(-n_cols // block_cols)
+    if fig is None:
+        panel = width / block_cols
+        # Square panels, plus about 0.3 in per line of the longest title of each row.
+        lines = 0
+        if titles is not None:
+            lines = sum(
+                max(str(t).count("\n") + 1 if t else 0 for t in row) for row in titles
+            )
+        fig = plt.figure(figsize=(width, n_blocks * (n_rows * panel + 0.3 * lines) + 0.1))
+    blocks = [fig] if n_blocks == 1 else list(np.atleast_1d(fig.subfigures(n_blocks, 1)))
+    table = np.empty((n_rows, n_cols), dtype=object)
+    for b, block in enumerate(blocks):
+        axes = block.subplots(n_rows, block_cols, squeeze=False)
+        for r in range(n_rows):
+            for j in range(block_cols):
+                ax, c = axes[r, j], b * block_cols + j
+                if c >= n_cols:
+                    ax.axis("off")
+                    continue
+                ax.imshow(images[r, c], cmap=cmap, vmin=vmin, vmax=vmax)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.grid(False)
+                if titles is not None and titles[r, c]:
+                    ax.set_title(str(titles[r, c]))
+                if row_labels is not None and j == 0:
+                    ax.set_ylabel(row_labels[r])
+                table[r, c] = ax
+    return table
