@@ -37,6 +37,7 @@ __all__ = [
     "plot_image_table",
     "plot_regions",
     "plot_responsibilities",
+    "plot_selection_summary",
     "use_course_style",
 ]
 
@@ -993,3 +994,120 @@ def plot_image_table(
                     ax.set_ylabel(row_labels[r])
                 table[r, c] = ax
     return table
+
+
+_SUMMARY_TITLES = {
+    "bic": "BIC (lower is better)",
+    "aic": "AIC (lower is better)",
+    "heldout": "held-out (higher is better)",
+}
+_SUMMARY_YLABELS = {"bic": "BIC", "aic": "AIC", "heldout": "log-lik. per sample"}
+
+
+def plot_selection_summary(result, fig=None, *, crop=0.75, training=True):
+    """Training log-likelihood and every criterion of a selection grid, one panel each.
+
+    The panels, two per row, show the total training log-likelihood (if ``training``) and
+    each criterion that the table holds -- BIC, AIC, and the held-out log-likelihood per
+    sample when the selection ran with ``cv`` -- against the number of components. Every
+    panel draws one line per group of the other grid parameters (one per covariance type,
+    say) in the same colour, and stars each criterion's best candidate, as
+    :func:`plot_criteria` does; a single legend under the panels serves them all.
+
+    The worst candidates (typically :math:`K = 1`) often lie so far from the ones between
+    which the choice is made that they would squeeze those into a few pixels, so each
+    criterion's vertical axis is cropped to its better values: from the best value to the
+    ``crop`` quantile of all values (the ``1 - crop`` quantile when larger is better), plus
+    a margin of 8% of that span at both ends. The training panel is never cropped.
+
+    Parameters
+    ----------
+    result : SelectionResult, list of dict or dict of sequences
+        Output of :func:`emlib.selection.select_mixture`, or its rows, as for
+        :func:`plot_criteria`; the grid must vary ``n_components``.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw in; by default a new one of :data:`FIGURE_SIZE` width and 3.4 inches
+        of height per row of panels.
+    crop : float in (0, 1] or None
+        Fraction of the candidates kept in view on each criterion's axis; 1 or None shows
+        them all.
+    training : bool
+        Whether the first panel shows the total training log-likelihood.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (n_rows, 2)
+        The panels in the order training, BIC, AIC, held-out; a panel left over in the last
+        row is switched off. The Figure is ``axes.flat[0].figure`` and its legend is
+        ``fig.legends[0]``.
+
+    Raises
+    ------
+    ValueError
+        If ``crop`` is not in (0, 1], or the table has no criterion values.
+    """
+    if crop is not None and not 0.0 < crop <= 1.0:
+        raise ValueError(f"crop must be a fraction in (0, 1] or None, got {crop!r}.")
+    rows = _selection_rows(result)
+    if not rows:
+        raise ValueError("The selection table is empty; there is nothing to plot.")
+    criteria = [c for c in CRITERIA if rows[0].get(CRITERIA[c][0]) is not None]
+    if not criteria:
+        raise ValueError("The table holds no BIC, AIC or held-out values to plot.")
+    panels = (["training"] if training else []) + criteria
+    n_rows = -(-len(panels) // 2)
+    if fig is None:
+        fig = plt.figure(figsize=(FIGURE_SIZE[0], 3.4 * n_rows))
+    axes = fig.subplots(n_rows, 2, sharex=True, squeeze=False)
+
+    x = "n_components"
+    group_keys = [k for k in rows[0] if k != x and k not in _RESULT_KEYS]
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in group_keys), []).append(row)
+    # plot_criteria colours its lines in this order too, so the legend fits every panel.
+    colors = component_colors(len(groups))
+    names = [", ".join(map(str, g)) if group_keys else "all candidates" for g in groups]
+
+    for ax, panel in zip(axes.flat[: len(panels)], panels, strict=True):
+        if panel == "training":
+            for color, group_rows in zip(colors, groups.values(), strict=True):
+                ax.plot(
+                    [row[x] for row in group_rows],
+                    [row["log_likelihood"] for row in group_rows],
+                    marker="o",
+                    color=color,
+                )
+            ax.set_title("training (higher is better)")
+            ax.set_ylabel("total log-likelihood")
+            continue
+        plot_criteria(rows, ax=ax, criteria=(panel,), x=x)
+        ax.get_legend().remove()
+        ax.set_title(_SUMMARY_TITLES[panel])
+        ax.set_ylabel(_SUMMARY_YLABELS[panel])
+        if crop is not None and crop < 1.0:
+            key, larger_is_better = CRITERIA[panel]
+            values = np.array([row[key] for row in rows], dtype=float)
+            if larger_is_better:
+                low, high = np.quantile(values, 1.0 - crop), values.max()
+            else:
+                low, high = values.min(), np.quantile(values, crop)
+            # A wide margin keeps the star on the best value inside the Axes.
+            margin = 0.08 * (high - low) if high > low else 1.0
+            ax.set_ylim(low - margin, high + margin)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    # The x axis is shared and labelled under the lowest panel of each column only.
+    for index, ax in enumerate(axes.flat[: len(panels)]):
+        lowest = index + 2 >= len(panels)
+        ax.set_xlabel("number of components K" if lowest else "")
+        ax.xaxis.set_tick_params(labelbottom=lowest)
+    color_legend(
+        fig,
+        dict(zip(names, colors, strict=True)),
+        star_label="best",
+        loc="outside lower center",
+        ncol=min(len(names) + 1, 5),
+        frameon=False,
+    )
+    return axes
