@@ -534,19 +534,55 @@ def test_check_rejects_two_images_in_one_cell_and_repeated_labels(tmp_path, caps
     nb.cells[-1].outputs.append(figure_output())
     assert any("stores 2 images" in problem for problem in problems_of(nb))
     for name in ("a.ipynb", "b.ipynb"):
-        nbformat.write(figure_notebook(**GOOD_FIGURE), tmp_path / name)
+        nb = figure_notebook(**GOOD_FIGURE)
+        nb.cells.insert(1, colab_cell(book_config()["repository"]["url"]))
+        nbformat.write(nb, tmp_path / name)
     assert check_notebooks.main([str(tmp_path)]) == 1
     assert "'fig-demo-line' is already used" in capsys.readouterr().out
 
 
-def test_check_main_reports_and_fails(tmp_path, capsys):
+def colab_cell(url: str, tags=("remove-cell",)) -> nbformat.NotebookNode:
+    source = (
+        'import sys\n\nif "google.colab" in sys.modules:\n'
+        f'    REPO = "git+{url}"\n'
+        '    %pip install -q "emlib-course[notebook] @ {REPO}"'
+    )
+    return executed(source, 1, tags=tags)
+
+
+def chapter_notebook(url: str | None = None, **colab) -> nbformat.NotebookNode:
+    """A good notebook whose first code cell is the Colab install cell."""
     nb = good_notebook()
+    url = url or book_config()["repository"]["url"]
+    nb.cells.insert(1, colab_cell(url, **colab))
+    for count, cell in enumerate(nb.cells[2:], start=2):
+        cell.execution_count = count
+    return nb
+
+
+def test_check_main_reports_and_fails(tmp_path, capsys):
+    nb = chapter_notebook()
     nbformat.write(nb, tmp_path / "ok.ipynb")
     assert check_notebooks.main([str(tmp_path)]) == 0
-    nb.cells[2].outputs = [stream("0x7f00deadbeef")]
+    nb.cells[3].outputs = [stream("0x7f00deadbeef")]
     nbformat.write(nb, tmp_path / "bad.ipynb")
     assert check_notebooks.main([str(tmp_path)]) == 1
-    assert "bad.ipynb: cell 3: output contains a memory address" in capsys.readouterr().out
+    assert "bad.ipynb: cell 4: output contains a memory address" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("notebook", "message"),
+    [
+        (good_notebook(), "must install the package on Colab"),
+        (chapter_notebook("https://github.com/someone/else"), "the repository of _config.yml"),
+        (chapter_notebook(tags=()), "tagged remove-cell"),
+    ],
+)
+def test_check_main_requires_the_colab_cell_of_this_repository(tmp_path, capsys, notebook,
+                                                                message):
+    nbformat.write(notebook, tmp_path / "chapter.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 1
+    assert message in capsys.readouterr().out
 
 
 def test_check_main_with_no_notebooks_succeeds(tmp_path):
