@@ -7,14 +7,23 @@ Okabe-Ito palette, so component ``k`` has the same colour in every figure, and
 :func:`use_course_style` sets one look (seaborn's theme, sizes for the book's column) for all.
 """
 
+import base64
+import html
+import io
+import re
 from numbers import Integral
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.animation import FuncAnimation, HTMLWriter
 from matplotlib.colors import is_color_like, to_hex, to_rgb
+from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
@@ -936,9 +945,6 @@ def animate_em(
         If the model was fitted without ``keep_history=True``, is not a 2-D Gaussian mixture,
         ``X`` is not 2-D or ``iterations`` are not increasing indices into the history.
     """
-    from matplotlib.animation import FuncAnimation
-    from matplotlib.figure import Figure
-
     _check_model(model, 2)
     history = getattr(model, "params_history_", None)
     if history is None:
@@ -1069,16 +1075,6 @@ def animation_to_html(anim, *, element_id, alt, fps=2, default_mode="once", n_co
         If ``element_id`` is not a valid identifier, ``alt`` is empty or ``n_colors`` is
         out of range.
     """
-    import base64
-    import html
-    import io
-    import re
-    from pathlib import Path
-    from tempfile import TemporaryDirectory
-
-    from matplotlib.animation import HTMLWriter
-    from PIL import Image
-
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(element_id)):
         raise ValueError(
             f"element_id must be letters, digits and underscores starting with a letter (it "
