@@ -3,10 +3,10 @@
 The estimators follow scikit-learn's conventions (``fit``, ``predict_proba``, ``means_``,
 ``random_state``, ...) and share one EM engine, :class:`emlib.em.MixtureEM`.
 
-The subpackages that the estimators do not need (``datasets``, ``metrics``, ``plotting``,
-``selection``) are imported on first use, as in SciPy and scikit-learn: ``import emlib``
-stays fast and does not load Matplotlib, yet ``emlib.datasets.load_mnist()`` works without
-a separate ``import emlib.datasets``.
+The subpackages that the estimators do not need (``animation``, ``datasets``,
+``metrics``, ``plotting``, ``selection``) are imported on first use, as in SciPy and
+scikit-learn: ``import emlib`` stays fast and does not load Matplotlib, yet
+``emlib.datasets.load_mnist()`` works without a separate ``import emlib.datasets``.
 """
 
 import importlib
@@ -18,7 +18,7 @@ from .kmeans import KMeans
 __all__ = ["BernoulliMixture", "GaussianMixture", "KMeans"]
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("datasets", "metrics", "plotting", "selection")
+_LAZY_SUBMODULES = ("animation", "datasets", "metrics", "plotting", "selection")
 
 
 def __getattr__(name):

@@ -103,7 +103,7 @@ class BernoulliMixture(MixtureEM):
     warm_start : bool, default=False
     verbose : int, default=0
     keep_history : bool, default=False
-        Store the parameters after every M-step in ``params_history_``.
+        Store the starting parameters and those after every M-step in ``params_history_``.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Floating type of the computation; ``float32`` halves memory traffic, and in
         ``benchmarks/bench.py`` an iteration on 60,000 MNIST-sized rows took about two thirds

@@ -192,7 +192,8 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     verbose : int
         If positive, print the objective after every iteration.
     keep_history : bool
-        If true, store the parameters after every M-step in ``params_history_``.
+        If true, store the starting parameters and those after every M-step in
+        ``params_history_``.
     """
 
     def __init__(

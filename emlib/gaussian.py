@@ -399,7 +399,7 @@ class GaussianMixture(MixtureEM):
     warm_start : bool, default=False
     verbose : int, default=0
     keep_history : bool, default=False
-        Store the parameters after every M-step in ``params_history_``.
+        Store the starting parameters and those after every M-step in ``params_history_``.
 
     Attributes
     ----------

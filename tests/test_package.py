@@ -36,7 +36,7 @@ def test_import_emlib_does_not_load_matplotlib_or_the_subpackages():
     assert out == "[]"
 
 
-@pytest.mark.parametrize("name", ["datasets", "metrics", "plotting", "selection"])
+@pytest.mark.parametrize("name", ["animation", "datasets", "metrics", "plotting", "selection"])
 def test_every_lazy_subpackage_is_listed_and_loads(name):
     assert name in dir(emlib)
     module = getattr(emlib, name)
