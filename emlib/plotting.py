@@ -904,9 +904,9 @@ def plot_image_table(
 
     Parameters
     ----------
-    images : array-like of shape (n_rows, n_cols, height * width) or (n_rows, n_cols, h, w)
-        The table of images, as flat rows (like ``model.means_``) or as 2-D arrays of
-        ``shape`` (h, w).
+    images : array-like of shape (n_rows, n_cols, h * w) or (n_rows, n_cols, h, w)
+        The table of images, as flat rows (like ``model.means_``) or as 2-D arrays, where
+        ``(h, w)`` is ``shape`` (not the figure's ``width``).
     shape : (int, int)
         ``(height, width)`` of one image, used to unflatten rows.
     titles : array-like of str of shape (n_rows, n_cols) or (n_cols,), optional
@@ -954,6 +954,12 @@ def plot_image_table(
         raise ValueError(f"max_cols must be a positive integer, got {max_cols!r}.")
     if titles is not None:
         titles = np.asarray(titles, dtype=object)
+        # Rows of unequal length become a 1-D array of lists: not one title per column.
+        if titles.ndim == 1 and any(isinstance(t, (list, tuple, np.ndarray)) for t in titles):
+            raise ValueError(
+                f"titles must have shape ({n_rows}, {n_cols}) or ({n_cols},) to match the "
+                "table, got rows of unequal length."
+            )
         if titles.shape == (n_cols,):
             titles = np.vstack([titles, np.full((n_rows - 1, n_cols), "", dtype=object)])
         if titles.shape != (n_rows, n_cols):
