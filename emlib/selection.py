@@ -464,8 +464,8 @@ def split_component(model, component, *, shift=0.5, **params):
         the longest axis of the component.
     **params
         Further :class:`GaussianMixture` parameters of the new model (``tol``,
-        ``max_iter``, ...); ``covariance_type`` and ``reg_covar`` are taken from
-        ``model``.
+        ``max_iter``, ...); ``covariance_type``, ``reg_covar`` and ``prior`` are taken
+        from ``model``.
 
     Returns
     -------
@@ -498,6 +498,7 @@ def split_component(model, component, *, shift=0.5, **params):
     if model.covariance_type != "tied":
         covariances = np.concatenate([covariances, covariances[component : component + 1]])
     params.setdefault("reg_covar", model.reg_covar)
+    params.setdefault("prior", model.prior)
     return GaussianMixture.from_parameters(
         weights,
         means,
