@@ -49,7 +49,6 @@ def _positive_number(value, name, *, minimum=0.0, inclusive=False, hint=""):
     if value < minimum or (value == minimum and not inclusive):
         bound = f"at least {minimum:g}" if inclusive else f"greater than {minimum:g}"
         raise ValueError(f"{name} must be {bound}, got {value!r}.{hint}")
-    return float(value)
 
 
 def _finite_array(value, name):
@@ -128,7 +127,9 @@ class GaussianPrior:
         if self.mean is not None:
             mean = _finite_array(self.mean, "mean")
             if mean.ndim != 1:
-                raise ValueError(f"mean must be 1-D (n_features,), got shape {mean.shape}.")
+                raise ValueError(
+                    f"mean must be 1-D, one value per feature, got shape {mean.shape}."
+                )
             object.__setattr__(self, "mean", mean)
         if self.scale is not None:
             scale = _finite_array(self.scale, "scale")
@@ -145,14 +146,17 @@ class GaussianPrior:
                         "eigenvalue <= 0. Add a small multiple of the identity."
                     )
             elif np.any(scale <= 0):
-                raise ValueError("scale must be positive.")
+                raise ValueError(
+                    "scale must be positive: it holds prior variances (one per feature for "
+                    "diag, one number for spherical)."
+                )
             object.__setattr__(self, "scale", scale)
 
 
 def resolve_prior(prior, X, n_components, covariance_type):
     r"""The prior with every hyper-parameter set, checked against the data.
 
-    The defaults follow Fraley and Raftery (2007, Section 4): :math:`\mu_0 = \bar x`, the
+    The defaults follow Fraley and Raftery (2007): :math:`\mu_0 = \bar x`, the
     data mean; :math:`\kappa = 0.01`; :math:`\nu = D + 2`; and a scale from the unbiased
     data covariance :math:`C = \frac{1}{N-1} \sum_n (x_n - \bar x)(x_n - \bar x)^\top`
     divided by :math:`K^{2/D}` (so that :math:`K` components of that size fill the volume
@@ -236,7 +240,8 @@ def map_gaussian_parameters(X, resp, prior, covariance_type):
         \pi_k = \frac{N_k + \alpha - 1}{N + K(\alpha - 1)}, \qquad
         \mu_k = \frac{N_k \bar x_k + \kappa \mu_0}{N_k + \kappa},
 
-    and the covariances (Fraley and Raftery, 2007, Table 2, models VVV, EEE, VVI, VII)
+    and the covariances (Fraley and Raftery, 2007, give the same for mclust's models VVV,
+    EEE, VVI and VII)
 
     .. math::
 

@@ -381,7 +381,7 @@ def test_without_prior_the_fit_is_the_maximum_likelihood_iteration_bit_for_bit(
         ({"shrinkage": True}, "shrinkage must be a finite number"),
         ({"degrees_of_freedom": 0.0}, "degrees_of_freedom must be greater than 0"),
         ({"weight_concentration": 0.5}, "weight_concentration must be at least 1"),
-        ({"mean": [[0.0, 1.0]]}, "mean must be 1-D"),
+        ({"mean": [[0.0, 1.0]]}, "mean must be 1-D, one value per feature"),
         ({"mean": [0.0, np.inf]}, "mean must contain only finite numbers"),
         ({"scale": [[1.0, 2.0], [2.0, 1.0]]}, "eigenvalue <= 0"),
         ({"scale": [[1.0, 0.5], [0.0, 1.0]]}, "symmetric positive definite"),
