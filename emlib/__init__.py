@@ -14,8 +14,9 @@ import importlib
 from .bernoulli import BernoulliMixture
 from .gaussian import GaussianMixture
 from .kmeans import KMeans
+from .priors import GaussianPrior
 
-__all__ = ["BernoulliMixture", "GaussianMixture", "KMeans"]
+__all__ = ["BernoulliMixture", "GaussianMixture", "GaussianPrior", "KMeans"]
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("animation", "datasets", "metrics", "plotting", "selection")

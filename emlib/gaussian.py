@@ -27,6 +27,10 @@ Densities are evaluated through the Cholesky factor of each precision matrix,
     \log \mathcal{N}(x \mid \mu_k, \Sigma_k) = -\tfrac{D}{2} \log 2\pi
     + \log \det U_k - \tfrac12 \lVert (x - \mu_k)^\top U_k \rVert^2 .
 
+With ``prior="conjugate"`` or an :class:`emlib.GaussianPrior`, the M-step is instead the
+posterior mode under a conjugate prior (MAP-EM, see :mod:`emlib.priors`), nothing is added to
+the diagonal, and the objective recorded is the log-posterior per sample.
+
 The shapes and conventions of every fitted attribute are scikit-learn's, so the two libraries
 can be compared parameter by parameter.
 """
@@ -46,6 +50,7 @@ from .moments import (
     row_blocks,
     spread_limit,
 )
+from .priors import log_prior_density, map_gaussian_parameters, resolve_prior
 
 __all__ = [
     "GaussianMixture",
@@ -57,6 +62,8 @@ __all__ = [
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+DEFAULT_REG_COVAR = 1e-6
 
 
 def _collapse_error(reg_covar):
@@ -370,7 +377,7 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
 
 
 class GaussianMixture(MixtureEM):
-    """Gaussian mixture model fitted by expectation-maximisation.
+    r"""Gaussian mixture model fitted by expectation-maximisation.
 
     Parameters
     ----------
@@ -379,10 +386,19 @@ class GaussianMixture(MixtureEM):
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
         Constraint on the covariance matrices.
     tol : float, default=1e-3
-        Convergence threshold on the change of the mean log-likelihood per sample.
+        Convergence threshold on the change of the objective per sample (the mean
+        log-likelihood, or the mean log-posterior with a prior).
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance in every M-step, so that a component cannot
-        collapse onto a point (where the likelihood is unbounded).
+        collapse onto a point (where the likelihood is unbounded). Not used with a prior,
+        which keeps the covariances positive definite itself: adding it would make the
+        M-step miss the posterior mode and the log-posterior could fall. A ``reg_covar``
+        other than the default together with a prior raises a ValueError.
+    prior : None, "conjugate" or GaussianPrior, default=None
+        None: maximum likelihood. ``"conjugate"``: MAP-EM with the conjugate prior of
+        Fraley and Raftery (2007) and its data-dependent defaults; a
+        :class:`emlib.GaussianPrior` sets the hyper-parameters. See :mod:`emlib.priors` for
+        the priors, the defaults and the M-step of each covariance type.
     max_iter : int, default=100
         Maximum number of EM iterations per initialisation.
     n_init : int, default=1
@@ -415,14 +431,20 @@ class GaussianMixture(MixtureEM):
     n_iter_ : int
         Iterations (E-step then M-step) of the best run.
     lower_bound_ : float
-        Mean log-likelihood per sample at the last E-step of the best run. Always a Python
-        float, and ``log_likelihood_history_`` holds the same values as ``float64``; for
-        ``float32`` data they are accumulated in ``float32`` and carry about seven digits.
+        Objective at the last E-step of the best run: the mean log-likelihood per sample,
+        or with a prior the mean log-posterior, :math:`(\log p(X \mid \theta) +
+        \log p(\theta)) / N`, with the prior's normalising constants included (see
+        :func:`emlib.priors.log_prior_density`). Always a Python float, and
+        ``log_likelihood_history_`` holds the same values as ``float64``; for ``float32``
+        data they are accumulated in ``float32`` and carry about seven digits.
+        :meth:`score` stays the mean log-likelihood.
     log_likelihood_history_ : ndarray of shape (n_iter_,)
-        The mean log-likelihood per sample at every E-step of the best run. With
-        ``reg_covar=0`` every step is an exact EM step and the values never decrease (up to
+        The objective at every E-step of the best run. With a prior, or with
+        ``reg_covar=0``, every step is an exact EM step and the values never decrease (up to
         rounding); the ridge makes the covariance update differ from the maximiser of the
         expected complete-data log-likelihood, and a large ``reg_covar`` can make them fall.
+    prior_ : GaussianPrior or None
+        With a prior, its hyper-parameters as used, defaults filled in from the data.
     params_history_ : list of dict
         With ``keep_history=True``: the parameters after 0, 1, ..., ``n_iter_`` M-steps.
     n_features_in_ : int
@@ -444,7 +466,8 @@ class GaussianMixture(MixtureEM):
         *,
         covariance_type="full",
         tol=1e-3,
-        reg_covar=1e-6,
+        reg_covar=DEFAULT_REG_COVAR,
+        prior=None,
         max_iter=100,
         n_init=1,
         init_params="kmeans",
@@ -469,6 +492,7 @@ class GaussianMixture(MixtureEM):
         )
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
+        self.prior = prior
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
@@ -551,6 +575,17 @@ class GaussianMixture(MixtureEM):
             )
         check_scalar(self.reg_covar, "reg_covar", Real, min_val=0.0)
         K, D = self.n_components, X.shape[1]
+        if self.prior is None:
+            self.prior_ = None
+        else:
+            if self.reg_covar != DEFAULT_REG_COVAR:
+                raise ValueError(
+                    f"reg_covar={self.reg_covar!r} cannot be combined with a prior: the prior "
+                    "already keeps every covariance positive definite, and adding reg_covar "
+                    "would make the M-step miss the posterior mode, so that the log-posterior "
+                    "could decrease. Leave reg_covar at its default, or set prior=None."
+                )
+            self.prior_ = resolve_prior(self.prior, X, K, self.covariance_type)
         if self.precisions_init is not None:
             p = np.asarray(self.precisions_init, dtype=float)
             expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
@@ -569,15 +604,22 @@ class GaussianMixture(MixtureEM):
             elif np.any(p <= 0):
                 raise ValueError("precisions_init must be positive.")
 
-    def _initialize(self, X, resp):
+    def _parameters_from(self, X, resp):
+        """Weights, means and covariances of the M-step (ML, or MAP with a prior)."""
+        if self.prior_ is not None:
+            return map_gaussian_parameters(X, resp, self.prior_, self.covariance_type)
         nk, means, covariances = estimate_gaussian_parameters(
             X, resp, self.reg_covar, self.covariance_type
         )
-        # Initial arrays take the dtype of X, so that float32 data are fitted in float32.
         # nk / nk.sum() rather than nk / N: with one-hot rows at K seeds ("k-means++",
         # "random_from_data") only K samples carry responsibility.
+        return nk / nk.sum(), means, covariances
+
+    def _initialize(self, X, resp):
+        weights, means, covariances = self._parameters_from(X, resp)
+        # Initial arrays take the dtype of X, so that float32 data are fitted in float32.
         self.weights_ = (
-            nk / nk.sum()
+            weights
             if self.weights_init is None
             else np.asarray(self.weights_init, dtype=X.dtype)
         )
@@ -597,12 +639,23 @@ class GaussianMixture(MixtureEM):
         )
 
     def _m_step(self, X, resp):
-        nk, self.means_, self.covariances_ = estimate_gaussian_parameters(
-            X, resp, self.reg_covar, self.covariance_type
-        )
-        self.weights_ = nk / nk.sum()
+        self.weights_, self.means_, self.covariances_ = self._parameters_from(X, resp)
         self.precisions_cholesky_ = precision_cholesky(
             self.covariances_, self.covariance_type, self.reg_covar
+        )
+
+    def _log_prior(self):
+        """Log-density of the prior at the current parameters, constants included; zero
+        for maximum likelihood. See :func:`emlib.priors.log_prior_density`."""
+        if getattr(self, "prior_", None) is None:
+            return 0.0
+        return log_prior_density(
+            self.prior_,
+            self.weights_,
+            self.means_,
+            self.covariances_,
+            self.precisions_cholesky_,
+            self.covariance_type,
         )
 
     def _estimate_log_prob(self, X):
@@ -632,7 +685,11 @@ class GaussianMixture(MixtureEM):
             self.precisions_ = U**2
 
     def n_parameters(self):
-        """Free parameters of the fitted model; see the function :func:`n_parameters`."""
+        """Free parameters of the fitted model; see the function :func:`n_parameters`.
+
+        The same count with or without a prior: as in mclust, BIC and AIC of a MAP fit are
+        computed from the log-likelihood (not the log-posterior) at the MAP estimate.
+        """
         check_is_fitted(self)
         return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
 

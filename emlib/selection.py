@@ -9,8 +9,10 @@ Three yardsticks are computed for every candidate model, each fitted by maximum 
     \\mathrm{BIC} = -2 \\log L + p \\log N, \\qquad
     \\mathrm{AIC} = -2 \\log L + 2 p,
 
-both lower-is-better (Schwarz, 1978; Akaike, 1974), and the held-out log-likelihood per
-sample from :math:`k`-fold cross-validation, higher-is-better:
+both lower-is-better (Schwarz, 1978; Akaike, 1974), the integrated completed likelihood
+:math:`\\mathrm{ICL} = \\mathrm{BIC} - 2 \\sum_{n,k} r_{nk} \\log r_{nk}` (Biernacki, Celeux and
+Govaert, 2000; see :func:`emlib.em.icl`), also lower-is-better, and the held-out
+log-likelihood per sample from :math:`k`-fold cross-validation, higher-is-better:
 
 .. math::
 
@@ -19,6 +21,14 @@ sample from :math:`k`-fold cross-validation, higher-is-better:
 
 where :math:`\\hat\\theta_{-f}` is fitted with fold :math:`f` left out. Every sample is held
 out exactly once, so this is the mean out-of-fold log-likelihood per sample.
+
+A criterion can rank first a fit whose likelihood is large only because a component has
+nearly collapsed. Every Gaussian candidate is therefore checked and flagged ``degenerate``
+when a component has an effective size :math:`N_k = \\sum_n r_{nk}` below :math:`D + 1` (too
+few points to determine a :math:`D`-dimensional covariance) or a covariance eigenvalue below
+``min_eigenvalue_fraction`` (by default :math:`10^{-3}`) times the smallest eigenvalue of the
+data covariance (a component flattened far below any direction of the data); see
+:func:`degeneracy`.
 """
 
 from dataclasses import dataclass
@@ -30,8 +40,8 @@ from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.utils import check_array
 
 from .bernoulli import n_parameters_bernoulli
-from .em import aic, bic
-from .gaussian import GaussianMixture, n_parameters
+from .em import aic, bic, icl
+from .gaussian import GaussianMixture, full_covariances, n_parameters
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -39,6 +49,8 @@ __all__ = [
     "SelectionResult",
     "aic",
     "bic",
+    "degeneracy",
+    "icl",
     "n_parameters",
     "n_parameters_bernoulli",
     "select_gaussian_mixture",
@@ -56,8 +68,23 @@ CRITERIA = {
     "heldout": ("heldout_log_likelihood", True),
 }
 
+# Criteria computed from SelectionResult.diagnostics. They are kept apart from CRITERIA and
+# the rows because plotting.plot_criteria treats every row key it does not know as a grid
+# parameter; SelectionResult.best and picks_table accept them all the same.
+DIAGNOSTIC_CRITERIA = {"icl": ("icl", False)}
+
+DEFAULT_MIN_EIGENVALUE_FRACTION = 1e-3
+
 # Row labels of SelectionResult.picks_table, saying which way each criterion points.
-_PICK_LABELS = {"bic": "BIC (min)", "aic": "AIC (min)", "heldout": "held-out (max)"}
+_PICK_LABELS = {
+    "bic": "BIC (min)",
+    "aic": "AIC (min)",
+    "heldout": "held-out (max)",
+    "icl": "ICL (min)",
+}
+
+# Marks a degenerate pick in picks_table.
+_DEGENERATE_MARK = " (degenerate)"
 
 # Column headers of the printed table; grid parameters not listed keep their own name.
 _HEADERS = {
@@ -68,6 +95,8 @@ _HEADERS = {
     "bic": "BIC",
     "aic": "AIC",
     "heldout_log_likelihood": "held-out log-lik / sample",
+    "icl": "ICL",
+    "degenerate": "degenerate",
 }
 
 
@@ -76,8 +105,10 @@ def _format_cell(key, value):
         return ""
     if key == "heldout_log_likelihood":
         return f"{value:.3f}"
-    if key in ("log_likelihood", "bic", "aic"):
+    if key in ("log_likelihood", "bic", "aic", "icl"):
         return f"{value:.1f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -99,19 +130,34 @@ class SelectionResult:
         The candidates refitted on all the data, aligned with ``rows``.
     param_names : tuple of str
         Names of the grid parameters, in the order of the table's first columns.
+    diagnostics : list of dict or None
+        One dict per candidate, aligned with ``rows``: ``"icl"`` (see :func:`icl`),
+        ``"degenerate"``, ``"smallest_component"`` and ``"eigenvalue_ratio"`` (see
+        :func:`degeneracy`). :meth:`column`, :meth:`best`, :meth:`best_per` and the printed
+        table read them like the columns of ``rows``; they live apart from ``rows`` so that
+        code that groups rows by their other keys (such as
+        :func:`emlib.plotting.plot_criteria`) is unaffected.
     """
 
     rows: list
     models: list
     param_names: tuple
+    diagnostics: list | None = None
+
+    def _records(self):
+        """Rows merged with their diagnostics: the full table."""
+        if self.diagnostics is None:
+            return self.rows
+        return [{**row, **extra} for row, extra in zip(self.rows, self.diagnostics, strict=True)]
 
     def __len__(self):
         return len(self.rows)
 
     def _best_index(self, criterion):
-        if criterion not in CRITERIA:
-            raise ValueError(f"criterion must be one of {tuple(CRITERIA)}, got {criterion!r}.")
-        key, larger_is_better = CRITERIA[criterion]
+        known = {**CRITERIA, **DIAGNOSTIC_CRITERIA}
+        if criterion not in known:
+            raise ValueError(f"criterion must be one of {tuple(known)}, got {criterion!r}.")
+        key, larger_is_better = known[criterion]
         values = self.column(key)
         if values.dtype == object:
             raise ValueError(
@@ -126,14 +172,15 @@ class SelectionResult:
 
         Parameters
         ----------
-        criterion : {"bic", "aic", "heldout"}
+        criterion : {"bic", "aic", "heldout", "icl"}
 
         Returns
         -------
         dict
-            A copy of the winning row; ties go to the candidate fitted first.
+            A copy of the winning row, diagnostics included (check ``"degenerate"``); ties
+            go to the candidate fitted first.
         """
-        return dict(self.rows[self._best_index(criterion)])
+        return dict(self._records()[self._best_index(criterion)])
 
     def best_model(self, criterion="bic"):
         """The fitted model of the row returned by :meth:`best`."""
@@ -151,7 +198,10 @@ class SelectionResult:
         best = {}
         for value, indices in groups.items():
             subset = SelectionResult(
-                [self.rows[i] for i in indices], [None] * len(indices), self.param_names
+                [self.rows[i] for i in indices],
+                [None] * len(indices),
+                self.param_names,
+                None if self.diagnostics is None else [self.diagnostics[i] for i in indices],
             )
             best[value] = indices[subset._best_index(criterion)]
         return best
@@ -165,15 +215,16 @@ class SelectionResult:
 
         Parameters
         ----------
-        criterion : {"bic", "aic", "heldout"}
+        criterion : {"bic", "aic", "heldout", "icl"}
         by : str
             Grid parameter whose values define the groups, e.g. ``"covariance_type"``.
 
         Returns
         -------
         dict
-            Group value -> copy of the winning row, in the order the groups first appear
-            in the table. Within a group, ties go to the candidate fitted first.
+            Group value -> copy of the winning row (diagnostics included), in the order the
+            groups first appear in the table. Within a group, ties go to the candidate
+            fitted first.
 
         Raises
         ------
@@ -182,7 +233,8 @@ class SelectionResult:
             computed.
         """
         indices = self._best_indices_per(criterion, by)
-        return {value: dict(self.rows[i]) for value, i in indices.items()}
+        records = self._records()
+        return {value: dict(records[i]) for value, i in indices.items()}
 
     def best_model_per(self, criterion="bic", by="covariance_type"):
         """The fitted models of the rows returned by :meth:`best_per`, by group value."""
@@ -194,13 +246,14 @@ class SelectionResult:
 
         One line per criterion, one column per value of ``by`` holding the other grid
         parameters of that group's best row (just K for a Gaussian grid), and a last
-        column with the best candidate over the whole table.
+        column with the best candidate over the whole table. A pick flagged degenerate
+        (see :func:`degeneracy`) is marked "(degenerate)".
 
         Parameters
         ----------
-        criteria : {"bic", "aic", "heldout"} or sequence of them, optional
-            Rows of the table; by default all three, without ``"heldout"`` when
-            cross-validation was switched off.
+        criteria : {"bic", "aic", "heldout", "icl"} or sequence of them, optional
+            Rows of the table; by default BIC, AIC and held-out log-likelihood, without
+            ``"heldout"`` when cross-validation was switched off.
         by : str, optional
             Grid parameter that defines the columns; by default the first grid parameter
             other than ``"n_components"`` (``"covariance_type"`` for a Gaussian grid).
@@ -222,14 +275,16 @@ class SelectionResult:
         def describe(row, names):
             # A lone K needs no name; a text value of the grouping parameter (such as
             # "full") names itself. Every other value, numbers above all, is labelled.
+            mark = _DEGENERATE_MARK if row.get("degenerate") else ""
             if names == ["n_components"]:
-                return str(row["n_components"])
-            return ", ".join(
+                return str(row["n_components"]) + mark
+            text = ", ".join(
                 str(row[n])
                 if n == by and isinstance(row[n], str)
                 else f"{_HEADERS.get(n, n)}={row[n]}"
                 for n in names
             )
+            return text + mark
 
         picks = {c: self.best_per(c, by) for c in criteria}
         groups = list(picks[criteria[0]]) if criteria else []
@@ -252,10 +307,12 @@ class SelectionResult:
         return "\n".join(text)
 
     def column(self, key):
-        """Values of one column as an array (object dtype if some entries are None)."""
-        if key not in self.rows[0]:
-            raise KeyError(f"No column {key!r}; the columns are {tuple(self.rows[0])}.")
-        values = [row[key] for row in self.rows]
+        """Values of one column, of ``rows`` or ``diagnostics``, as an array (object dtype if
+        some entries are None)."""
+        records = self._records()
+        if key not in records[0]:
+            raise KeyError(f"No column {key!r}; the columns are {tuple(records[0])}.")
+        values = [row[key] for row in records]
         if any(value is None for value in values):
             return np.array(values, dtype=object)
         return np.array(values)
@@ -263,15 +320,21 @@ class SelectionResult:
     def to_markdown(self):
         """The table as a Markdown pipe table with rounded numbers.
 
-        Totals (log-likelihood, BIC, AIC) are shown to one decimal, the held-out
-        log-likelihood per sample to three. The held-out column is left out when
-        cross-validation was switched off.
+        Totals (log-likelihood, BIC, AIC, ICL) are shown to one decimal, the held-out
+        log-likelihood per sample to three, and the ``degenerate`` flag as yes or no. The
+        held-out column is left out when cross-validation was switched off; of the
+        diagnostics, only ICL and the flag are shown.
         """
-        keys = [k for k in self.rows[0] if any(row[k] is not None for row in self.rows)]
+        shown = (*self.rows[0], "icl", "degenerate")
+        records = [{k: v for k, v in row.items() if k in shown} for row in self._records()]
+        keys = [k for k in records[0] if any(row[k] is not None for row in records)]
         header = [_HEADERS.get(k, k) for k in keys]
-        body = [[_format_cell(k, row[k]) for k in keys] for row in self.rows]
+        body = [[_format_cell(k, row[k]) for k in keys] for row in records]
         widths = [max(len(cell) for cell in column) for column in zip(header, *body, strict=True)]
-        numeric = [isinstance(self.rows[0][k], (int, float)) for k in keys]
+        numeric = [
+            isinstance(records[0][k], (int, float)) and not isinstance(records[0][k], bool)
+            for k in keys
+        ]
 
         def line(cells):
             padded = [
@@ -301,13 +364,78 @@ class SelectionResult:
         return self.to_markdown()
 
 
+def degeneracy(model, X, resp=None, min_eigenvalue_fraction=DEFAULT_MIN_EIGENVALUE_FRACTION):
+    r"""Whether a fitted Gaussian mixture has a component too small or too flat to trust.
+
+    A component is degenerate if its effective size :math:`N_k = \sum_n r_{nk}` on ``X`` is
+    below :math:`D + 1`, the fewest points whose scatter can be positive definite in
+    :math:`D` dimensions, or if its covariance has an eigenvalue below
+    :math:`f\,\lambda_{\min}(C)`, with :math:`f` = ``min_eigenvalue_fraction`` and
+    :math:`\lambda_{\min}(C)` the smallest eigenvalue of the unbiased covariance :math:`C` of
+    ``X``: flatter than the data are in any direction, by a factor :math:`1/f`. Such fits
+    have a large likelihood for the wrong reason (it is unbounded as a component collapses),
+    so BIC, AIC and ICL can rank them first.
+
+    Parameters
+    ----------
+    model : fitted mixture
+        An emlib mixture, or scikit-learn's ``GaussianMixture``. Families without
+        covariances (such as :class:`emlib.BernoulliMixture`) are not assessed.
+    X : array-like of shape (n_samples, n_features)
+        The training data.
+    resp : array-like of shape (n_samples, n_components), optional
+        ``model.predict_proba(X)``, if already computed.
+    min_eigenvalue_fraction : float, default=1e-3
+        :math:`f`.
+
+    Returns
+    -------
+    dict
+        ``"smallest_component"``: the smallest :math:`N_k`; ``"eigenvalue_ratio"``: the
+        smallest eigenvalue of any component's covariance over :math:`\lambda_{\min}(C)`
+        (infinite if :math:`C` is singular); ``"degenerate"``: the flag. The last two are
+        None for a family without covariances.
+    """
+    X = check_array(X)
+    if resp is None:
+        resp = model.predict_proba(X)
+    smallest_component = float(np.min(np.sum(resp, axis=0)))
+    if not hasattr(model, "covariances_"):
+        return {
+            "smallest_component": smallest_component,
+            "eigenvalue_ratio": None,
+            "degenerate": None,
+        }
+    n_components, n_features = np.shape(model.means_)
+    covariances = full_covariances(
+        model.covariances_, model.covariance_type, n_components, n_features
+    )
+    smallest = float(np.linalg.eigvalsh(covariances).min())
+    data_smallest = float(np.linalg.eigvalsh(np.atleast_2d(np.cov(X, rowvar=False)))[0])
+    ratio = smallest / data_smallest if data_smallest > 0 else float("inf")
+    degenerate = smallest_component < n_features + 1 or ratio < min_eigenvalue_fraction
+    return {
+        "smallest_component": smallest_component,
+        "eigenvalue_ratio": ratio,
+        "degenerate": bool(degenerate),
+    }
+
+
 def _plain(value):
     """Turn numpy scalars from a parameter grid into Python ones for clean printing."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def select_mixture(X, estimator, param_grid, *, cv=5, random_state=0):
-    """Fit a grid of mixtures and tabulate BIC, AIC and held-out log-likelihood.
+def select_mixture(
+    X,
+    estimator,
+    param_grid,
+    *,
+    cv=5,
+    random_state=0,
+    min_eigenvalue_fraction=DEFAULT_MIN_EIGENVALUE_FRACTION,
+):
+    """Fit a grid of mixtures and tabulate BIC, AIC, ICL and held-out log-likelihood.
 
     Works with any emlib mixture (and scikit-learn's ``GaussianMixture``): the estimator is
     cloned for every grid point and configured with ``set_params``.
@@ -330,12 +458,15 @@ def select_mixture(X, estimator, param_grid, *, cv=5, random_state=0):
     random_state : int
         Seed of the fold assignment (:class:`sklearn.model_selection.KFold` with shuffling)
         and, as described above, of the estimator.
+    min_eigenvalue_fraction : float, default=1e-3
+        Threshold of the ``degenerate`` flag; see :func:`degeneracy`.
 
     Returns
     -------
     SelectionResult
-        One row per grid point; see :class:`SelectionResult` for the columns, its ``best``
-        method for the winner by each criterion.
+        One row per grid point; see :class:`SelectionResult` for the columns (ICL and the
+        ``degenerate`` flag are in its ``diagnostics``), its ``best`` method for the winner
+        by each criterion.
 
     Examples
     --------
@@ -359,7 +490,7 @@ def select_mixture(X, estimator, param_grid, *, cv=5, random_state=0):
             )
         folds = list(KFold(n_splits=cv, shuffle=True, random_state=random_state).split(X))
 
-    rows, models = [], []
+    rows, models, diagnostics = [], [], []
     for params in grid:
         model = clone(template).set_params(**params).fit(X)
         if not hasattr(model, "_n_parameters"):
@@ -386,7 +517,16 @@ def select_mixture(X, estimator, param_grid, *, cv=5, random_state=0):
         )
         rows.append(row)
         models.append(model)
-    return SelectionResult(rows=rows, models=models, param_names=tuple(grid[0]))
+        resp = model.predict_proba(X)
+        diagnostics.append(
+            {
+                "icl": icl(log_likelihood, n_params, resp),
+                **degeneracy(model, X, resp, min_eigenvalue_fraction),
+            }
+        )
+    return SelectionResult(
+        rows=rows, models=models, param_names=tuple(grid[0]), diagnostics=diagnostics
+    )
 
 
 def select_gaussian_mixture(
@@ -397,6 +537,8 @@ def select_gaussian_mixture(
     n_init=3,
     cv=5,
     random_state=0,
+    prior=None,
+    min_eigenvalue_fraction=DEFAULT_MIN_EIGENVALUE_FRACTION,
     **gmm_kwargs,
 ):
     """Compare :class:`emlib.GaussianMixture` fits over numbers of components and covariances.
@@ -418,6 +560,12 @@ def select_gaussian_mixture(
         Number of cross-validation folds, or None to skip the held-out column.
     random_state : int
         Seed of the fits and of the fold assignment.
+    prior : None, "conjugate" or GaussianPrior
+        Passed to every :class:`emlib.GaussianMixture`: None fits by maximum likelihood,
+        otherwise by MAP-EM (see :mod:`emlib.priors`). BIC, AIC and ICL are computed from
+        the log-likelihood at the estimate either way, as mclust does.
+    min_eigenvalue_fraction : float, default=1e-3
+        Threshold of the ``degenerate`` flag; see :func:`degeneracy`.
     **gmm_kwargs
         Further :class:`emlib.GaussianMixture` parameters (``tol``, ``reg_covar``, ...).
 
@@ -432,12 +580,21 @@ def select_gaussian_mixture(
                 f"{name} is set by the grid; pass the values to try through "
                 "n_components_range and covariance_types instead."
             )
-    estimator = GaussianMixture(n_init=n_init, random_state=random_state, **gmm_kwargs)
+    estimator = GaussianMixture(
+        n_init=n_init, random_state=random_state, prior=prior, **gmm_kwargs
+    )
     grid = {
         "covariance_type": list(covariance_types),
         "n_components": list(n_components_range),
     }
-    return select_mixture(X, estimator, grid, cv=cv, random_state=random_state)
+    return select_mixture(
+        X,
+        estimator,
+        grid,
+        cv=cv,
+        random_state=random_state,
+        min_eigenvalue_fraction=min_eigenvalue_fraction,
+    )
 
 
 def split_component(model, component, *, shift=0.5, **params):
@@ -464,8 +621,8 @@ def split_component(model, component, *, shift=0.5, **params):
         the longest axis of the component.
     **params
         Further :class:`GaussianMixture` parameters of the new model (``tol``,
-        ``max_iter``, ...); ``covariance_type`` and ``reg_covar`` are taken from
-        ``model``.
+        ``max_iter``, ...); ``covariance_type``, ``reg_covar`` and ``prior`` are taken
+        from ``model``.
 
     Returns
     -------
@@ -498,6 +655,7 @@ def split_component(model, component, *, shift=0.5, **params):
     if model.covariance_type != "tied":
         covariances = np.concatenate([covariances, covariances[component : component + 1]])
     params.setdefault("reg_covar", model.reg_covar)
+    params.setdefault("prior", model.prior)
     return GaussianMixture.from_parameters(
         weights,
         means,

@@ -7,11 +7,14 @@ from sklearn.model_selection import KFold
 from sklearn.neighbors import KernelDensity
 
 from emlib import BernoulliMixture, GaussianMixture
+from emlib.plotting import plot_criteria
 from emlib.selection import (
     COVARIANCE_TYPES,
     SelectionResult,
     aic,
     bic,
+    degeneracy,
+    icl,
     n_parameters,
     n_parameters_bernoulli,
     select_gaussian_mixture,
@@ -175,12 +178,16 @@ def test_markdown_table(gaussian_selection):
         "BIC",
         "AIC",
         "held-out log-lik / sample",
+        "ICL",
+        "degenerate",
     ]
     first = gaussian_selection.rows[0]
     cells = [cell.strip() for cell in lines[2].strip("|").split("|")]
     assert cells[:3] == ["full", "1", "5"]
     assert cells[4] == f"{first['bic']:.1f}"
     assert cells[6] == f"{first['heldout_log_likelihood']:.3f}"
+    assert cells[7] == f"{gaussian_selection.diagnostics[0]['icl']:.1f}"
+    assert cells[8] == "no"
     assert str(gaussian_selection) == text == repr(gaussian_selection)
     assert gaussian_selection._repr_markdown_() == text
 
@@ -331,3 +338,92 @@ def test_split_component_rejects_bad_input(three_blobs):
         split_component(model, 2)
     with pytest.raises(ValueError, match="shift must be non-negative"):
         split_component(model, 0, shift=-1.0)
+
+
+# ---------------------------------------------------------------- ICL
+def test_icl_by_hand():
+    """-2 log L = 20, p log N = 2 log 3, entropy = 0 + log 2 + 0.5623351 (rows 1 to 3)."""
+    resp = [[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]]
+    assert icl(-10.0, 2, resp) == pytest.approx(24.708189, abs=1e-6)
+    assert icl(-10.0, 2, [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]) == bic(-10.0, 2, 3)
+
+
+def test_icl_is_bic_plus_twice_the_entropy(three_blobs):
+    model = GaussianMixture(3, random_state=0).fit(three_blobs)
+    resp = model.predict_proba(three_blobs)
+    entropy = -sum(r * np.log(r) for row in resp for r in row if r > 0)
+    assert model.icl(three_blobs) == pytest.approx(model.bic(three_blobs) + 2 * entropy)
+    assert model.icl(three_blobs) > model.bic(three_blobs)
+
+
+def test_icl_in_the_table_and_as_a_criterion(gaussian_selection, three_blobs):
+    icls = gaussian_selection.column("icl")
+    for value, model in zip(icls, gaussian_selection.models, strict=True):
+        assert value == pytest.approx(model.icl(three_blobs))
+    assert gaussian_selection.best("icl")["icl"] == icls.min()
+    assert gaussian_selection.best("icl")["n_components"] == 3
+    lines = gaussian_selection.picks_table(["bic", "icl"]).splitlines()
+    assert lines[2].startswith("ICL (min)")
+    # The default table lists the criteria it always did.
+    assert len(gaussian_selection.picks_table().splitlines()) == 4
+
+
+# ---------------------------------------------------------------- degenerate fits
+def test_degenerate_flag_for_a_collapsed_and_for_an_empty_component(three_blobs):
+    X = np.vstack([three_blobs, np.repeat([[3.0, 3.0]], 6, axis=0)])
+    collapsed = GaussianMixture(
+        4, means_init=[[0, 0], [6, 0], [0, 6], [3, 3]], random_state=0
+    ).fit(X)
+    flags = degeneracy(collapsed, X)
+    assert flags["degenerate"] and flags["eigenvalue_ratio"] < 1e-3
+    assert flags["smallest_component"] >= 3  # not flagged for its size: D + 1 = 3
+    healthy = GaussianMixture(3, random_state=0).fit(three_blobs)
+    assert degeneracy(healthy, three_blobs)["degenerate"] is False
+    empty = GaussianMixture.from_parameters(
+        [0.5, 0.5], [[0.0, 0.0], [50.0, 50.0]], [np.eye(2), np.eye(2)]
+    )
+    flags = degeneracy(empty, three_blobs)
+    assert flags["degenerate"] and flags["smallest_component"] < 3
+    assert flags["eigenvalue_ratio"] > 1e-3  # flagged for its size alone
+    # The threshold is a parameter.
+    assert not degeneracy(collapsed, X, min_eigenvalue_fraction=1e-9)["degenerate"]
+
+
+def test_the_table_flags_degenerate_fits_and_picks(three_blobs):
+    X = np.vstack([three_blobs, np.repeat([[3.0, 3.0]], 6, axis=0)])
+    result = select_gaussian_mixture(X, [3, 4], ["full"], n_init=1, cv=None)
+    flags = result.column("degenerate")
+    assert flags.dtype == bool
+    for flag, model in zip(flags, result.models, strict=True):
+        assert flag == degeneracy(model, X)["degenerate"]
+    assert flags.tolist() == [False, True]  # K = 4 puts a component on the copies
+    assert result.best("bic")["degenerate"]
+    assert "(degenerate)" in result.picks_table().splitlines()[1]
+    assert "| yes" in result.to_markdown()
+    # A prior keeps that component from collapsing.
+    with_prior = select_gaussian_mixture(X, [3, 4], ["full"], n_init=1, cv=None, prior="conjugate")
+    assert all(model.prior == "conjugate" for model in with_prior.models)
+    assert with_prior.column("eigenvalue_ratio")[1] > 1e3 * result.column("eigenvalue_ratio")[1]
+
+
+def test_families_without_covariances_are_not_assessed(binary_prototypes):
+    result = select_mixture(binary_prototypes, BernoulliMixture(), {"n_components": [2]}, cv=None)
+    assert result.diagnostics[0]["degenerate"] is None
+    assert result.diagnostics[0]["icl"] >= result.rows[0]["bic"]
+    assert "degenerate" not in result.to_markdown().splitlines()[0]
+
+
+def test_plot_criteria_ignores_the_diagnostics(gaussian_selection):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    plot_criteria(gaussian_selection, ax=ax, criteria=("bic",))
+    # One line per covariance type and the star: the diagnostics are not grid parameters.
+    assert len(ax.lines) == len(COVARIANCE_TYPES) + 1
+    plt.close(fig)
+
+
+def test_split_component_keeps_the_prior(three_blobs):
+    model = GaussianMixture(2, prior="conjugate", random_state=0).fit(three_blobs)
+    grown = split_component(model, 0).fit(three_blobs)
+    assert grown.prior == "conjugate" and grown.prior_ is not None
