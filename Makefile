@@ -29,7 +29,7 @@ KERNELS ?= auto
 
 help:
 	@echo "make book     build the HTML book into _build/html (stored outputs, no execution)"
-	@echo "make test     lint, unit tests, notebook checks, nbval and a strict book build"
+	@echo "make test     lint, unit tests, notebook checks, nbval, a strict book build, browser test"
 	@echo "make execute  re-execute notebooks in place (one: make execute NB=book/02-kmeans.ipynb)"
 	@echo "make replay   nbval on this machine's BLAS kernels and on older ones (KERNELS=..., NB=...)"
 	@echo "make lab      open the chapters in JupyterLab"
@@ -42,7 +42,7 @@ $(BIN)/python:
 # Reinstall only when the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements/lock.txt | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
-		-c requirements/lock.txt -e ".[book,test]"
+		-c requirements/lock.txt -e ".[book,notebook,test]"
 	touch $@
 
 book: $(STAMP)
@@ -66,6 +66,12 @@ test: $(STAMP)
 		|| { echo "MathJax is not served locally (sphinx-mathjax-offline missing?)"; exit 1; }
 	@! grep -rlE --include='*.html' '<script[^>]+src="https?://[^"]*mathjax' _build/html \
 		|| { echo "pages above load MathJax from the network"; exit 1; }
+	@# What only a browser shows: menus on a phone, pages no wider than the screen, captions,
+	@# folded solution code, no console error, no request off the site. Needs Chromium.
+	$(BIN)/python scripts/browser_check.py _build/html --screenshots _build/browser-check
+	@# What a launch button gives a reader: the wheel, installed outside the checkout, runs
+	@# a chapter (scripts/check_install.sh).
+	PYTHON=$(BIN)/python bash scripts/check_install.sh
 
 execute: $(STAMP)
 	@if [ -z "$(strip $(NB))" ]; then echo "No notebooks to execute."; exit 0; fi; \

@@ -27,6 +27,11 @@ It does what configuration alone cannot do with the pinned toolchain (Jupyter Bo
    the figures of the notebooks have none, and giving them one would change their layout.
 5. Adds ``_static/course.css``: a scroll cue on display math, tables and outputs wider than
    the column, and headings that wrap instead of widening the page on a phone.
+6. Sets Sphinx tags that say which edition is being built and which buttons it has, so
+   that a page can describe only what the reader has (``{only}`` directives):
+   ``edition_full`` or ``edition_student`` (config value ``course_edition``, set to
+   ``student`` by scripts/student_edition.py), ``launch_buttons`` when a Binder or Colab
+   button is configured, and ``download_button`` when the download button is on.
 """
 
 from __future__ import annotations
@@ -133,11 +138,32 @@ def link_figures_to_images(app, doctree, docname) -> None:
             link.append(image)
 
 
+EDITIONS = ("full", "student")
+
+
+def set_edition_tags(app, config) -> None:
+    """Tag the build with its edition and the buttons its pages carry."""
+    if config.course_edition not in EDITIONS:
+        raise ValueError(
+            f"course_edition is {config.course_edition!r}; set it to one of {EDITIONS} "
+            "in the sphinx.config section of the book's configuration"
+        )
+    app.tags.add(f"edition_{config.course_edition}")
+    options = config.html_theme_options or {}
+    launch = options.get("launch_buttons") or {}
+    if any(launch.get(key) for key in ("binderhub_url", "colab_url", "jupyterhub_url")):
+        app.tags.add("launch_buttons")
+    if options.get("use_download_button"):
+        app.tags.add("download_button")
+
+
 def setup(app):
     register_bibtex_styles()
     app.add_js_file(None, body=THEME_MODE_JS, priority=100)
     # After every other handler, some of which add scripts to the page.
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("doctree-resolved", link_figures_to_images)
+    app.add_config_value("course_edition", "full", "env")
+    app.connect("config-inited", set_edition_tags)
     app.add_css_file("course.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

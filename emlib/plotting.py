@@ -35,8 +35,10 @@ __all__ = [
     "plot_gmm_ellipses",
     "plot_gmm_fit",
     "plot_image_grid",
+    "plot_image_table",
     "plot_regions",
     "plot_responsibilities",
+    "plot_selection_summary",
     "use_course_style",
 ]
 
@@ -877,6 +879,239 @@ def _class_and_extra_colors(n_classes, n_extra, limit=20):
             used.add(color.lower())
             extra.append(color)
     return base + extra
+
+
+def plot_image_table(
+    images,
+    shape=(28, 28),
+    titles=None,
+    row_labels=None,
+    max_cols=5,
+    fig=None,
+    width=FIGURE_SIZE[0],
+    cmap="gray",
+    vmin=0.0,
+    vmax=1.0,
+):
+    """Show a table of images, wrapping its columns into blocks stacked top to bottom.
+
+    Row ``r``, column ``c`` of the table is ``images[r, c]``: say, the three means of one
+    run per column, or a component's mean above two of its samples. A table wider than
+    ``max_cols`` columns does not shrink its panels to fit the width; columns ``0`` to
+    ``max_cols - 1`` form the first block, the next ``max_cols`` the second one, and so
+    on, each block a :class:`matplotlib.figure.SubFigure` below the previous one with the
+    same row labels. So a figure of ten columns stays ``width`` inches wide and its panels
+    stay large enough to read on a phone.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_rows, n_cols, height * width) or (n_rows, n_cols, h, w)
+        The table of images, as flat rows (like ``model.means_``) or as 2-D arrays of
+        ``shape`` (h, w).
+    shape : (int, int)
+        ``(height, width)`` of one image, used to unflatten rows.
+    titles : array-like of str of shape (n_rows, n_cols) or (n_cols,), optional
+        A title per panel ("" for none), or one per column, shown above the first row of
+        every block.
+    row_labels : sequence of str, optional
+        One label per row, written on the left of the first panel of the row in every block.
+    max_cols : int
+        Columns per block; the last block may have fewer (its empty panels are switched
+        off, so that every panel has the same size).
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        Where to draw; by default a new figure ``width`` inches wide and as tall as the
+        panels need.
+    width : float
+        Width in inches of a new figure.
+    cmap : str or Colormap
+        Colour map; the default shows pixel probabilities in grey levels.
+    vmin, vmax : float
+        Values mapped to the ends of the colour map, fixed so that panels are comparable.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (n_rows, n_cols)
+        The Axes of each image at its place in the table (not in the figure), so
+        ``axes[r, c]`` shows ``images[r, c]`` whatever the block it landed in.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not a table of images of the given ``shape``, if ``titles`` or
+        ``row_labels`` do not match it, or if ``max_cols`` is not a positive integer.
+    """
+    images = np.asarray(images, dtype=float)
+    height, img_width = shape
+    if images.ndim == 3 and images.shape[2] == height * img_width:
+        images = images.reshape(*images.shape[:2], height, img_width)
+    if images.ndim != 4 or images.shape[2:] != (height, img_width) or 0 in images.shape:
+        raise ValueError(
+            f"images must have shape (n_rows, n_cols, {height * img_width}) or (n_rows, "
+            f"n_cols, {height}, {img_width}) for shape={tuple(shape)}, got {images.shape}; "
+            "for a flat list of images use plot_image_grid."
+        )
+    n_rows, n_cols = images.shape[:2]
+    if not isinstance(max_cols, Integral) or max_cols < 1:
+        raise ValueError(f"max_cols must be a positive integer, got {max_cols!r}.")
+    if titles is not None:
+        titles = np.asarray(titles, dtype=object)
+        if titles.shape == (n_cols,):
+            titles = np.vstack([titles, np.full((n_rows - 1, n_cols), "", dtype=object)])
+        if titles.shape != (n_rows, n_cols):
+            raise ValueError(
+                f"titles must have shape ({n_rows}, {n_cols}) or ({n_cols},) to match the "
+                f"table, got {titles.shape}."
+            )
+    if row_labels is not None and len(row_labels) != n_rows:
+        raise ValueError(f"Got {len(row_labels)} row labels for {n_rows} rows.")
+    block_cols = min(max_cols, n_cols)
+    n_blocks = -(-n_cols // block_cols)
+    if fig is None:
+        panel = width / block_cols
+        # Square panels, plus about 0.3 in per line of the longest title of each row.
+        lines = 0
+        if titles is not None:
+            lines = sum(
+                max(str(t).count("\n") + 1 if t else 0 for t in row) for row in titles
+            )
+        fig = plt.figure(figsize=(width, n_blocks * (n_rows * panel + 0.3 * lines) + 0.1))
+    blocks = [fig] if n_blocks == 1 else list(np.atleast_1d(fig.subfigures(n_blocks, 1)))
+    table = np.empty((n_rows, n_cols), dtype=object)
+    for b, block in enumerate(blocks):
+        axes = block.subplots(n_rows, block_cols, squeeze=False)
+        for r in range(n_rows):
+            for j in range(block_cols):
+                ax, c = axes[r, j], b * block_cols + j
+                if c >= n_cols:
+                    ax.axis("off")
+                    continue
+                ax.imshow(images[r, c], cmap=cmap, vmin=vmin, vmax=vmax)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.grid(False)
+                if titles is not None and titles[r, c]:
+                    ax.set_title(str(titles[r, c]))
+                if row_labels is not None and j == 0:
+                    ax.set_ylabel(row_labels[r])
+                table[r, c] = ax
+    return table
+
+
+_SUMMARY_TITLES = {
+    "bic": "BIC (lower is better)",
+    "aic": "AIC (lower is better)",
+    "heldout": "held-out (higher is better)",
+}
+_SUMMARY_YLABELS = {"bic": "BIC", "aic": "AIC", "heldout": "log-lik. per sample"}
+
+
+def plot_selection_summary(result, fig=None, *, crop=0.75, training=True):
+    """Training log-likelihood and every criterion of a selection grid, one panel each.
+
+    The panels, two per row, show the total training log-likelihood (if ``training``) and
+    each criterion that the table holds -- BIC, AIC, and the held-out log-likelihood per
+    sample when the selection ran with ``cv`` -- against the number of components. Every
+    panel draws one line per group of the other grid parameters (one per covariance type,
+    say) in the same colour, and stars each criterion's best candidate, as
+    :func:`plot_criteria` does; a single legend under the panels serves them all.
+
+    The worst candidates (typically :math:`K = 1`) often lie so far from the ones between
+    which the choice is made that they would squeeze those into a few pixels, so each
+    criterion's vertical axis is cropped to its better values: from the best value to the
+    ``crop`` quantile of all values (the ``1 - crop`` quantile when larger is better), plus
+    a margin of 8% of that span at both ends. The training panel is never cropped.
+
+    Parameters
+    ----------
+    result : SelectionResult, list of dict or dict of sequences
+        Output of :func:`emlib.selection.select_mixture`, or its rows, as for
+        :func:`plot_criteria`; the grid must vary ``n_components``.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw in; by default a new one of :data:`FIGURE_SIZE` width and 3.4 inches
+        of height per row of panels.
+    crop : float in (0, 1] or None
+        Fraction of the candidates kept in view on each criterion's axis; 1 or None shows
+        them all.
+    training : bool
+        Whether the first panel shows the total training log-likelihood.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (n_rows, 2)
+        The panels in the order training, BIC, AIC, held-out; a panel left over in the last
+        row is switched off. The Figure is ``axes.flat[0].figure`` and its legend is
+        ``fig.legends[0]``.
+
+    Raises
+    ------
+    ValueError
+        If ``crop`` is not in (0, 1], or the table has no criterion values.
+    """
+    if crop is not None and not 0.0 < crop <= 1.0:
+        raise ValueError(f"crop must be a fraction in (0, 1] or None, got {crop!r}.")
+    rows = _selection_rows(result)
+    if not rows:
+        raise ValueError("The selection table is empty; there is nothing to plot.")
+    criteria = [c for c in CRITERIA if rows[0].get(CRITERIA[c][0]) is not None]
+    if not criteria:
+        raise ValueError("The table holds no BIC, AIC or held-out values to plot.")
+    panels = (["training"] if training else []) + criteria
+    n_rows = -(-len(panels) // 2)
+    if fig is None:
+        fig = plt.figure(figsize=(FIGURE_SIZE[0], 3.4 * n_rows))
+    axes = fig.subplots(n_rows, 2, sharex=True, squeeze=False)
+
+    x = "n_components"
+    group_keys = [k for k in rows[0] if k != x and k not in _RESULT_KEYS]
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in group_keys), []).append(row)
+    # plot_criteria colours its lines in this order too, so the legend fits every panel.
+    colors = component_colors(len(groups))
+    names = [", ".join(map(str, g)) if group_keys else "all candidates" for g in groups]
+
+    for ax, panel in zip(axes.flat[: len(panels)], panels, strict=True):
+        if panel == "training":
+            for color, group_rows in zip(colors, groups.values(), strict=True):
+                ax.plot(
+                    [row[x] for row in group_rows],
+                    [row["log_likelihood"] for row in group_rows],
+                    marker="o",
+                    color=color,
+                )
+            ax.set_title("training (higher is better)")
+            ax.set_ylabel("total log-likelihood")
+            continue
+        plot_criteria(rows, ax=ax, criteria=(panel,), x=x)
+        ax.get_legend().remove()
+        ax.set_title(_SUMMARY_TITLES[panel])
+        ax.set_ylabel(_SUMMARY_YLABELS[panel])
+        if crop is not None and crop < 1.0:
+            key, larger_is_better = CRITERIA[panel]
+            values = np.array([row[key] for row in rows], dtype=float)
+            if larger_is_better:
+                low, high = np.quantile(values, 1.0 - crop), values.max()
+            else:
+                low, high = values.min(), np.quantile(values, crop)
+            # A wide margin keeps the star on the best value inside the Axes.
+            margin = 0.08 * (high - low) if high > low else 1.0
+            ax.set_ylim(low - margin, high + margin)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    # The x axis is shared and labelled under the lowest panel of each column only.
+    for index, ax in enumerate(axes.flat[: len(panels)]):
+        lowest = index + 2 >= len(panels)
+        ax.set_xlabel("number of components K" if lowest else "")
+        ax.xaxis.set_tick_params(labelbottom=lowest)
+    color_legend(
+        fig,
+        dict(zip(names, colors, strict=True)),
+        star_label="best",
+        loc="outside lower center",
+        ncol=min(len(names) + 1, 5),
+        frameon=False,
+    )
+    return axes
 
 
 def plot_gmm_fit(

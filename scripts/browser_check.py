@@ -1,8 +1,23 @@
-"""Check the built book's menus in a real (headless) browser.
+"""Check the built book in a real (headless) browser, as a reader on a phone or a desktop.
 
-The sidebar toggles are JavaScript: the Sphinx build cannot tell whether they work, so
-this script opens a chapter of the built HTML in Chromium at a phone width (390x844)
-and at a desktop width (1280x800) and checks, as a reader would see it, that
+Part of ``make test``, after the strict build. What only a browser can tell:
+
+**Every page** of the book (``book/*.html``), at a phone width (390x844) and a desktop
+width (1280x800), once MathJax has typeset it:
+
+- no page is wider than the screen (nothing to scroll sideways but the boxes meant to);
+- no TeX control word (``\\frac``) in the text outside rendered math and code;
+- every figure has a numbered caption and alt text, and every image of a cell's output
+  sits in such a figure; no image has a hashed file name for alt text;
+- the code and output of every solution are hidden until its solution is opened, and
+  shown once it is (full edition);
+- at desktop width no code cell scrolls sideways, solutions included (cells are at most
+  80 columns; on a phone they scroll, with a cue);
+- no console error, no failed request, and no request to another host: the page works
+  offline.
+
+**The menus**, on a chapter, at a phone, a tablet upright and on its side, and a laptop
+width:
 
 - the hamburger (primary sidebar toggle) opens the chapter list and closes it again:
   below the theme's 992 px breakpoint it opens a drawer (``<dialog>``) that Escape and a
@@ -20,18 +35,18 @@ and at a desktop width (1280x800) and checks, as a reader would see it, that
 "Open" means a link of the menu is on screen and is the topmost element at its own
 centre (so a reader could tap it), not merely present in the DOM.
 
-Run it after ``make book``, with Playwright for Python and a system Chromium (Playwright's
-own browser download is not needed)::
+It uses Playwright for Python (a test dependency) with the system's Chromium; Playwright's
+own browser download is not needed::
 
-    python -m pip install playwright          # any environment; not a project dependency
     python scripts/browser_check.py            # checks _build/html
-    python scripts/browser_check.py _build/html --screenshots /tmp/menu
+    python scripts/browser_check.py _build/html --screenshots _build/browser-check
 
 Chromium is looked up as ``$CHROMIUM``, then ``chromium`` / ``chromium-browser`` /
 ``google-chrome`` on PATH (Debian: ``apt-get install chromium``); ``--chromium PATH``
-overrides. The script serves the directory itself on a free local port. It exits 0 when
-every check passes, 1 otherwise, and prints one line per check. It is not part of
-``make test`` yet.
+overrides. The script serves the directory itself on a free local port. With
+``--screenshots`` it keeps a full-page screenshot of every page at both widths, and of
+each menu state, for a person to look at. It exits 0 when every check passes, 1
+otherwise, and prints one line per check.
 """
 
 from __future__ import annotations
@@ -46,6 +61,8 @@ import sys
 import threading
 from pathlib import Path
 
+# Widths at which every page is checked: a phone and a laptop.
+PAGE_VIEWPORTS = [(390, 844), (1280, 800)]
 # A phone, a tablet upright and on its side (either side of the theme's 992 px
 # breakpoint), and a laptop.
 VIEWPORTS = [(390, 844), (820, 1180), (1024, 768), (1280, 800)]
@@ -81,6 +98,116 @@ REACHABLE_JS = """(selector) => {
   }
   return false;
 }"""
+
+
+# What a reader sees on one page, gathered once MathJax has finished.
+PAGE_FACTS_JS = r"""() => {
+  const article = document.querySelector("article") || document.body;
+  const facts = {scrollWidth: document.documentElement.scrollWidth, innerWidth};
+  // Text outside rendered math and code, as check_html.py reads it in the HTML source.
+  const skip = "mjx-container, .math, pre, code, kbd, samp, script, style, textarea";
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {acceptNode:
+    (n) => n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+  const tex = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const m = n.textContent.match(/\[A-Za-z]+/);
+    if (m) tex.push(n.textContent.trim().slice(0, 60));
+  }
+  facts.tex = tex;
+  facts.figures = [...article.querySelectorAll("figure")].map((f) => ({
+    id: f.id,
+    number: (f.querySelector("figcaption .caption-number")?.textContent || "").trim(),
+    caption: (f.querySelector("figcaption .caption-text")?.textContent || "").trim(),
+    alts: [...f.querySelectorAll("img")].map((i) => i.getAttribute("alt") || ""),
+  }));
+  facts.loose = [...article.querySelectorAll(".cell_output img")]
+    .filter((i) => !i.closest("figure")).map((i) => i.getAttribute("src").slice(0, 60));
+  facts.badAlt = [...article.querySelectorAll("img")]
+    .map((i) => i.getAttribute("alt") || "")
+    .filter((a) => !a.trim() || /^[0-9a-f]{16,}(\.\w+)?$/.test(a.trim()));
+  return facts;
+}"""
+
+# The code cells of a solution, and whether any of their code or output is visible.
+SOLUTION_CODE_JS = r"""() => {
+  const cells = [...document.querySelectorAll(".solution .cell, .solution .cell_output")];
+  const visible = cells.filter((c) => {
+    const r = c.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(c).visibility === "visible";
+  });
+  return [cells.length, visible.length];
+}"""
+
+
+def book_pages(html_dir: Path) -> list[str]:
+    """The pages of the book: the chapters and front matter, not search or index pages."""
+    return sorted(str(p.relative_to(html_dir)) for p in (html_dir / "book").glob("*.html"))
+
+
+def typeset(page) -> None:
+    """Wait until MathJax has typeset the page (if it has math at all)."""
+    page.wait_for_function(
+        "() => !window.MathJax || (MathJax.startup && MathJax.startup.promise"
+        " && (MathJax.startup.promise.then(() => window.__typeset = true), window.__typeset))",
+        timeout=30000)
+
+
+def check_page(browser, base: str, name: str, width: int, height: int,
+               shots: Path | None, c: Checker) -> None:
+    """Every page-level check of one page at one width; see the module docstring."""
+    tag = f"{width}px {name}"
+    host = base.split("/")[2]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    foreign: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 else None)
+    page.on("request", lambda r: foreign.append(r.url)
+            if r.url.split("/")[0] in ("http:", "https:") and r.url.split("/")[2] != host
+            else None)
+    page.goto(base + name)
+    page.wait_for_load_state("networkidle")
+    typeset(page)
+    facts = page.evaluate(PAGE_FACTS_JS)
+    c.check(f"{tag}: no wider than the screen",
+            facts["scrollWidth"] <= facts["innerWidth"],
+            f"{facts['scrollWidth']} px wide in a {facts['innerWidth']} px window")
+    c.check(f"{tag}: no raw TeX outside math", not facts["tex"], "; ".join(facts["tex"][:3]))
+    figures = facts["figures"]
+    bad = [f["id"] or "?" for f in figures
+           if not (f["number"].startswith("Figure") and len(f["caption"].split()) >= 6
+                   and f["alts"] and all(len(a.split()) >= 4 for a in f["alts"]))]
+    c.check(f"{tag}: {len(figures)} figure(s) numbered, captioned, with alt text",
+            not bad and not facts["loose"] and not facts["badAlt"],
+            "; ".join([f"figure {b} lacks number, caption or alt" for b in bad[:3]]
+                      + [f"image outside a figure: {s}" for s in facts["loose"][:3]]
+                      + [f"alt text {a!r}" for a in facts["badAlt"][:3]]))
+    if shots:
+        page.screenshot(path=str(shots / f"page-{width}-{Path(name).stem}.png"),
+                        full_page=True)
+    toggles = page.locator(".solution.dropdown .toggle-button, "
+                           ".solution.dropdown button.toggle-button")
+    total, shown = page.evaluate(SOLUTION_CODE_JS)
+    if total:
+        c.check(f"{tag}: solution code hidden until opened", shown == 0,
+                f"{shown} of {total} solution code cells or outputs visible")
+        for i in range(toggles.count()):
+            toggles.nth(i).click()
+        settle(page)
+        total, shown = page.evaluate(SOLUTION_CODE_JS)
+        c.check(f"{tag}: opening the solutions shows their code", shown == total,
+                f"{shown} of {total} visible after opening {toggles.count()} solutions")
+    if width >= 1000:
+        wide = page.evaluate("() => [...document.querySelectorAll('.cell_input pre')]"
+                             ".filter((p) => p.scrollWidth > p.clientWidth + 1).length")
+        c.check(f"{tag}: no code cell scrolls sideways", wide == 0, f"{wide} do")
+    c.check(f"{tag}: no console errors or failed requests", not errors,
+            "; ".join(errors)[:300])
+    c.check(f"{tag}: no request to another host", not foreign, "; ".join(foreign[:3]))
+    page.close()
 
 
 def find_chromium(explicit: str | None) -> str:
@@ -305,6 +432,9 @@ def main() -> int:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                       "--disable-component-update", "--disable-sync", "--no-first-run"],
             )
+            for name in book_pages(args.html_dir):
+                for width, height in PAGE_VIEWPORTS:
+                    check_page(browser, base, name, width, height, args.screenshots, c)
             for width, height in VIEWPORTS:
                 check_viewport(browser, base, width, height, args.screenshots, c)
             check_bibliography(browser, base, args.screenshots, c)

@@ -12,6 +12,9 @@ both. This script closes that gap. For every notebook it requires that
   draws exactly one, and carries myst-nb metadata ``mystnb.figure.name`` (a label
   ``fig-...``, unique in the book, for ``{numref}``), ``mystnb.figure.caption`` (what to
   notice) and ``mystnb.image.alt`` (what the figure shows, for a reader who cannot see it);
+* the first code cell installs the course's package when the notebook runs on Colab, from
+  the repository that ``_config.yml`` names (so a fork that changes the URL there is told
+  to change it here too), and is hidden from the site (tag ``remove-cell``);
 * no code line is longer than the rendered column (80 characters), where it would scroll;
 * prose names only public emlib API that exists: a code span in a markdown cell may not
   name a private function (``_e_step``), and a dotted name such as ``emlib.em.elbo`` or
@@ -44,6 +47,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import nbformat
+import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -403,6 +407,29 @@ def check_figure(cell: dict) -> list[str]:
     return problems
 
 
+def check_colab_cell(nb: dict, repository: str) -> list[str]:
+    """Return the problems of the notebook's Colab install cell (its first code cell)."""
+    code = [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"]
+    if not code:
+        return []
+    cell = code[0]
+    source = cell.get("source", "")
+    if "google.colab" not in source:
+        return [
+            "the first code cell must install the package on Colab (see the other chapters' "
+            "first cell, id 'colab-install')"
+        ]
+    problems = []
+    if f'"git+{repository}"' not in source or "emlib-course[notebook]" not in source:
+        problems.append(
+            f"the Colab install cell must install emlib-course[notebook] from git+{repository}, "
+            "the repository of _config.yml"
+        )
+    if "remove-cell" not in cell.get("metadata", {}).get("tags", []):
+        problems.append("the Colab install cell must be tagged remove-cell (hidden on the site)")
+    return problems
+
+
 def figure_name(cell: dict) -> str | None:
     """The ``{numref}`` label of a code cell's figure, or None."""
     return cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
@@ -486,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     problems = []
     labels: dict[str, str] = {}
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+    repository = config["repository"]["url"]
     for path in notebooks:
         if path.is_absolute() and path.is_relative_to(Path.cwd()):
             path = path.relative_to(Path.cwd())
@@ -496,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{path}: not a valid notebook ({err}); re-save it from Jupyter")
             continue
         problems.extend(check_notebook(nb, str(path)))
+        problems.extend(f"{path}: {problem}" for problem in check_colab_cell(nb, repository))
         for index, cell in enumerate(nb.cells, start=1):
             name = figure_name(cell) if cell.get("cell_type") == "code" else None
             if name and name in labels:

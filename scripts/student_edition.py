@@ -48,6 +48,8 @@ ENFORCED = {
         "recursive_update": True,
         "config": {
             "hide_solutions": True,
+            # Read by _ext/course_site.py: pages then describe this edition, not the full one.
+            "course_edition": "student",
             "html_copy_source": False,
             "html_theme_options": {"use_download_button": False},
         },

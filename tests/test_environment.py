@@ -8,6 +8,7 @@ import importlib.util
 import re
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -43,7 +44,7 @@ def pyproject() -> dict:
 def pyproject_requirements() -> dict[str, SpecifierSet]:
     project = pyproject()["project"]
     lines = list(project["dependencies"])
-    for extra in ("test", "book"):
+    for extra in ("test", "book", "notebook"):
         lines += project["optional-dependencies"][extra]
     requirements = [Requirement(line) for line in lines]
     return {normalise(req.name): req.specifier for req in requirements}
@@ -215,6 +216,42 @@ def test_bibliography_labels_read_like_author_year_citations():
     # Works with the same authors and year are told apart as in author-year styles.
     twins = [entries["bishop2006pattern"], entries["bishop2006pattern"]]
     assert list(style.format_labels(twins)) == ["Bishop, 2006a", "Bishop, 2006b"]
+
+
+@pytest.mark.parametrize(
+    ("edition", "theme_options", "expected"),
+    [
+        ("full", {"launch_buttons": {"binderhub_url": "https://binder.example"},
+                  "use_download_button": True},
+         {"edition_full", "launch_buttons", "download_button"}),
+        ("student", {"launch_buttons": {"binderhub_url": "", "colab_url": ""},
+                     "use_download_button": False},
+         {"edition_student"}),
+    ],
+)
+def test_pages_are_tagged_with_their_edition_and_buttons(edition, theme_options, expected):
+    course_site = load_local_extensions()["course_site"]
+    app = SimpleNamespace(tags=set())
+    config = SimpleNamespace(course_edition=edition, html_theme_options=theme_options)
+    course_site.set_edition_tags(app, config)
+    assert app.tags == expected
+
+
+def test_an_unknown_edition_is_refused():
+    course_site = load_local_extensions()["course_site"]
+    config = SimpleNamespace(course_edition="teacher", html_theme_options={})
+    with pytest.raises(ValueError, match="course_edition is 'teacher'"):
+        course_site.set_edition_tags(SimpleNamespace(tags=set()), config)
+
+
+def test_intro_describes_each_edition_and_the_buttons_only_where_they_exist():
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    blocks = dict(re.findall(r"```\{only\} (\w+)\n(.*?)```", intro, re.DOTALL))
+    assert "worked solution" in blocks["edition_full"]
+    assert "leaves out their" in blocks["edition_student"]
+    assert "rocket" in blocks["launch_buttons"] and "download" in blocks["download_button"]
+    outside = re.sub(r"```\{only\}.*?```", "", intro, flags=re.DOTALL)
+    assert not re.search(r"worked solution|rocket|download icon", outside)
 
 
 def test_student_edition_copies_what_the_config_refers_to():
@@ -497,19 +534,55 @@ def test_check_rejects_two_images_in_one_cell_and_repeated_labels(tmp_path, caps
     nb.cells[-1].outputs.append(figure_output())
     assert any("stores 2 images" in problem for problem in problems_of(nb))
     for name in ("a.ipynb", "b.ipynb"):
-        nbformat.write(figure_notebook(**GOOD_FIGURE), tmp_path / name)
+        nb = figure_notebook(**GOOD_FIGURE)
+        nb.cells.insert(1, colab_cell(book_config()["repository"]["url"]))
+        nbformat.write(nb, tmp_path / name)
     assert check_notebooks.main([str(tmp_path)]) == 1
     assert "'fig-demo-line' is already used" in capsys.readouterr().out
 
 
-def test_check_main_reports_and_fails(tmp_path, capsys):
+def colab_cell(url: str, tags=("remove-cell",)) -> nbformat.NotebookNode:
+    source = (
+        'import sys\n\nif "google.colab" in sys.modules:\n'
+        f'    REPO = "git+{url}"\n'
+        '    %pip install -q "emlib-course[notebook] @ {REPO}"'
+    )
+    return executed(source, 1, tags=tags)
+
+
+def chapter_notebook(url: str | None = None, **colab) -> nbformat.NotebookNode:
+    """A good notebook whose first code cell is the Colab install cell."""
     nb = good_notebook()
+    url = url or book_config()["repository"]["url"]
+    nb.cells.insert(1, colab_cell(url, **colab))
+    for count, cell in enumerate(nb.cells[2:], start=2):
+        cell.execution_count = count
+    return nb
+
+
+def test_check_main_reports_and_fails(tmp_path, capsys):
+    nb = chapter_notebook()
     nbformat.write(nb, tmp_path / "ok.ipynb")
     assert check_notebooks.main([str(tmp_path)]) == 0
-    nb.cells[2].outputs = [stream("0x7f00deadbeef")]
+    nb.cells[3].outputs = [stream("0x7f00deadbeef")]
     nbformat.write(nb, tmp_path / "bad.ipynb")
     assert check_notebooks.main([str(tmp_path)]) == 1
-    assert "bad.ipynb: cell 3: output contains a memory address" in capsys.readouterr().out
+    assert "bad.ipynb: cell 4: output contains a memory address" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("notebook", "message"),
+    [
+        (good_notebook(), "must install the package on Colab"),
+        (chapter_notebook("https://github.com/someone/else"), "the repository of _config.yml"),
+        (chapter_notebook(tags=()), "tagged remove-cell"),
+    ],
+)
+def test_check_main_requires_the_colab_cell_of_this_repository(tmp_path, capsys, notebook,
+                                                                message):
+    nbformat.write(notebook, tmp_path / "chapter.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 1
+    assert message in capsys.readouterr().out
 
 
 def test_check_main_with_no_notebooks_succeeds(tmp_path):
@@ -521,12 +594,13 @@ def test_check_main_with_no_notebooks_succeeds(tmp_path):
 
 def test_student_config_enforces_hidden_solutions_and_drops_repository_links():
     student = {
-        "sphinx": {"config": {"hide_solutions": False}},
+        "sphinx": {"config": {"hide_solutions": False, "course_edition": "full"}},
         "html": {"use_issues_button": True},
     }
     config = student_edition.student_config(book_config(), student)
     sphinx_config = config["sphinx"]["config"]
     assert sphinx_config["hide_solutions"] is True
+    assert sphinx_config["course_edition"] == "student"
     assert sphinx_config["html_copy_source"] is False
     assert sphinx_config["html_theme_options"]["use_download_button"] is False
     assert config["sphinx"]["recursive_update"] is True

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from emlib.plotting import PALETTE, class_matched_colors, color_legend
+from emlib.plotting import (
+    PALETTE,
+    class_matched_colors,
+    color_legend,
+    plot_selection_summary,
+)
 
 # Render off-screen; switching after pyplot is imported is allowed.
 matplotlib.use("Agg")
@@ -98,3 +103,75 @@ def test_class_matched_colors_says_when_too_many_colours_are_needed():
         class_matched_colors(y_true, y_pred)
     colors = [to_hex(plt.get_cmap("viridis")(k / 24)) for k in range(25)]
     assert len(set(class_matched_colors(y_true, y_pred, colors=colors))) == 25
+
+
+def _selection_table(heldout=True):
+    # Two covariance types, K = 1..4; K = 1 is far worse than the rest on every criterion.
+    table = {
+        "covariance_type": ["full"] * 4 + ["diag"] * 4,
+        "n_components": [1, 2, 3, 4] * 2,
+        "n_parameters": [5, 11, 17, 23, 4, 9, 14, 19],
+        "log_likelihood": [-900.0, -500.0, -480.0, -478.0, -950.0, -520.0, -490.0, -485.0],
+        "bic": [1800.0, 1030.0, 1000.0, 1010.0, 1900.0, 1060.0, 1020.0, 1025.0],
+        "aic": [1810.0, 1022.0, 994.0, 990.0, 1908.0, 1058.0, 1008.0, 1008.0],
+        "heldout_log_likelihood": [-9.0, -5.1, -4.9, -5.0, -9.5, -5.3, -5.0, -5.05],
+    }
+    if not heldout:
+        table["heldout_log_likelihood"] = [None] * 8
+    return table
+
+
+def _star(ax):
+    # The best value is the only line drawn with a star marker.
+    (star,) = [line for line in ax.get_lines() if line.get_marker() == "*"]
+    return star.get_xdata()[0], star.get_ydata()[0]
+
+
+def test_selection_summary_panels_stars_and_one_legend():
+    axes = plot_selection_summary(_selection_table())
+    fig = axes.flat[0].figure
+    assert axes.shape == (2, 2)
+    titles = [ax.get_title() for ax in axes.flat]
+    assert titles[0].startswith("training")
+    assert [t.split()[0] for t in titles[1:]] == ["BIC", "AIC", "held-out"]
+    # One line per covariance type in the training panel, in the legend's colours.
+    colors = [to_hex(line.get_color()) for line in axes[0, 0].get_lines()]
+    assert colors == [PALETTE[0].lower(), PALETTE[1].lower()]
+    assert [_star(ax) for ax in axes.flat[1:]] == [(3, 1000.0), (4, 990.0), (3, -4.9)]
+    assert len(fig.legends) == 1
+    assert all(ax.get_legend() is None for ax in axes.flat)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["full", "diag", "best"]
+    # Only the bottom row labels the shared K axis.
+    assert [ax.get_xlabel() != "" for ax in axes.flat] == [False, False, True, True]
+
+
+def test_selection_summary_crops_the_worst_candidates_but_keeps_the_best():
+    axes = plot_selection_summary(_selection_table(), crop=0.75)
+    bic_low, bic_high = axes[0, 1].get_ylim()
+    assert bic_low < 1000.0 < bic_high < 1800.0  # K = 1 is cropped away
+    held_low, held_high = axes[1, 1].get_ylim()
+    assert held_low > -9.0 and held_low < -4.9 < held_high
+    # Training is never cropped, and crop=None shows every value.
+    assert axes[0, 0].get_ylim()[0] < -950.0
+    plt.close("all")
+    axes = plot_selection_summary(_selection_table(), crop=None)
+    assert axes[0, 1].get_ylim()[1] > 1900.0
+
+
+def test_selection_summary_without_heldout_switches_the_last_panel_off():
+    axes = plot_selection_summary(_selection_table(heldout=False), training=True)
+    assert not axes[1, 1].axison
+    # The top-right panel is now the lowest of its column, so it labels K.
+    assert axes[0, 1].get_xlabel() == "number of components K"
+    assert [t.get_text() for t in axes[0, 0].figure.legends[0].get_texts()][-1] == "best"
+
+
+def test_selection_summary_rejects_bad_input():
+    with pytest.raises(ValueError, match="crop"):
+        plot_selection_summary(_selection_table(), crop=0.0)
+    with pytest.raises(ValueError, match="empty"):
+        plot_selection_summary([])
+    table = _selection_table(heldout=False)
+    table["bic"] = table["aic"] = [None] * 8
+    with pytest.raises(ValueError, match="no BIC, AIC or held-out"):
+        plot_selection_summary(table)
