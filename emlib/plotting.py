@@ -33,6 +33,7 @@ __all__ = [
     "plot_criteria",
     "plot_density_contours",
     "plot_gmm_ellipses",
+    "plot_gmm_fit",
     "plot_image_grid",
     "plot_image_table",
     "plot_regions",
@@ -1117,3 +1118,119 @@ def plot_selection_summary(result, fig=None, *, crop=0.75, training=True):
         frameon=False,
     )
     return axes
+
+
+def plot_gmm_fit(
+    model,
+    X,
+    ax=None,
+    *,
+    y_true=None,
+    n_std=(1, 2),
+    colors=None,
+    data_color="0.65",
+    mean_color="black",
+    point_size=6,
+):
+    """Draw 2-D data in grey with a fitted mixture's ellipses and means on top.
+
+    The picture used to compare fits of the same data: the points as a light
+    background, the ``n_std``-standard-deviation ellipses of every component (see
+    :func:`plot_covariance_ellipses`) and each mean :math:`\\boldsymbol{\\mu}_k` as a
+    cross. With ``y_true``, every component is drawn in the colour of the class it is
+    matched to (the matching of :func:`emlib.metrics.matched_confusion_matrix` between
+    the classes and ``model.predict(X)``), so that fits of a data set with known classes
+    colour each cluster alike whatever order EM put the components in.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        Fitted :class:`emlib.GaussianMixture` (or scikit-learn's) on 2-D data.
+    X : array-like of shape (n_samples, 2)
+        The data to draw, usually the data the model was fitted on.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    y_true : array-like of shape (n_samples,), optional
+        True class of every point of ``X``. Class ``c`` (the ``c``-th in sorted order)
+        has colour ``component_colors(n_classes)[c]``, that is ``PALETTE[c]``; components
+        matched to no class get further colours.
+    n_std : float or sequence of float
+        Radii of the ellipses in standard deviations.
+    colors : color, sequence of colors or None
+        Colours of the components when ``y_true`` is not given; :data:`PALETTE` by default.
+    data_color, mean_color : color
+        Colours of the points and of the crosses marking the means.
+    point_size : float
+        Marker area of the points, in points squared.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Its legend handles are labelled ``"data"``, ``"<n_std> s.d."`` (e.g. ``"1 and 2
+        s.d."``) and ``"means"``, ready for ``ax.legend()`` or a figure legend.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-D data of the model's two features, ``y_true`` does not have one
+        label per point, or both ``y_true`` and ``colors`` are given.
+    """
+    _check_model(model, 2)
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n_samples, 2), got {X.shape}.")
+    n_components = model.means_.shape[0]
+    if y_true is not None:
+        if colors is not None:
+            raise ValueError(
+                "Pass either y_true (colours matched to the classes) or colors, not both."
+            )
+        y_true = np.asarray(y_true)
+        if y_true.shape != (X.shape[0],):
+            raise ValueError(
+                f"y_true must hold one label per point of X ({X.shape[0]}), got shape "
+                f"{y_true.shape}."
+            )
+        colors = _matched_component_colors(y_true, model.predict(X), n_components)
+    radii = np.atleast_1d(np.asarray(n_std, dtype=float))
+    ax = plt.gca() if ax is None else ax
+    ax.scatter(X[:, 0], X[:, 1], s=point_size, color=data_color, label="data")
+    plot_covariance_ellipses(
+        model.means_,
+        model.covariances_,
+        ax=ax,
+        n_std=radii,
+        covariance_type=model.covariance_type,
+        colors=colors,
+    )
+    # The legend entry stands for the ellipses of every component, so it gets a
+    # neutral colour unless all of them share one, and an empty line carries it.
+    ax.plot(
+        [],
+        [],
+        color=colors if is_color_like(colors) else "0.3",
+        linewidth=1.5,
+        label=" and ".join(f"{r:g}" for r in radii) + " s.d.",
+    )
+    ax.scatter(
+        model.means_[:, 0],
+        model.means_[:, 1],
+        marker="X",
+        s=80,
+        color=mean_color,
+        zorder=3,
+        label="means",
+    )
+    return ax
+
+
+def _matched_component_colors(y_true, y_pred, n_components):
+    """One colour per component: that of its matched class, or a spare one if none."""
+    _, mapping = matched_confusion_matrix(y_true, y_pred)
+    classes = np.unique(y_true).tolist()
+    # A component that owns no point is absent from the mapping: it is unmatched too.
+    unmatched = [k for k in range(n_components) if mapping.get(k) is None]
+    palette = _class_and_extra_colors(len(classes), len(unmatched))
+    index = {k: classes.index(c) for k, c in mapping.items() if c is not None}
+    index.update({k: len(classes) + i for i, k in enumerate(unmatched)})
+    return [palette[index[k]] for k in range(n_components)]
