@@ -259,12 +259,12 @@ def animation_to_html(anim, *, element_id, alt, fps=2, default_mode="once", n_co
     )
     # The player is an inline block as wide as its widest child, the slider; capping
     # the block at the column's width lets the image (max-width: 100%) and the slider
-    # shrink, and the buttons share that width (or wrap on a very narrow screen).
+    # shrink, and the nine buttons share that width (on a 390-px phone, in one row).
     text = _edit(r"(\.animation \{\s*display: inline-block;)", r"\1\n    max-width: 100%;", text)
     text = _edit(
         r"(\.anim-slider \{\s*)width: (\d+px);", r"\1width: 100%;\n    max-width: \2;", text
     )
-    text = _edit(r"(\.anim-buttons button \{[^}]*width: \d+px;)", r"\1\n    max-width: 10%;", text)
+    text = _edit(r"(\.anim-buttons button \{[^}]*width: \d+px;)", r"\1\n    max-width: 9%;", text)
     return text
 
 
