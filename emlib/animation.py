@@ -98,9 +98,10 @@ def animate_em(
         raise ValueError(f"X must have shape (n_samples, 2), got {X.shape}.")
     if iterations is None:
         iterations = range(len(history))
-    iterations = [int(t) for t in iterations]
+    iterations = list(iterations)
     if (
         not iterations
+        or not all(isinstance(t, Integral) for t in iterations)
         or iterations[0] < 0
         or iterations[-1] >= len(history)
         or np.any(np.diff(iterations) <= 0)
@@ -109,6 +110,7 @@ def animate_em(
             f"iterations must be increasing indices from 0 to {len(history) - 1} (the "
             f"entries of params_history_), got {iterations}."
         )
+    iterations = [int(t) for t in iterations]
     n_components = model.n_components
     colors = _resolve_colors(colors, n_components)
     rgb = np.array([to_rgb(color) for color in colors])
@@ -182,7 +184,9 @@ def animation_to_html(anim, *, element_id, alt, fps=2, default_mode="once", n_co
     stored without metadata, so no software version is recorded; the style sheet that
     matplotlib loads from a CDN for the button icons is dropped (a page that provides
     Font Awesome, as Jupyter Book's theme does, still shows them); and the frame image
-    gets the text alternative ``alt`` and shrinks to the width of a narrow screen.
+    gets the text alternative ``alt``. The player shrinks to the width of a narrow screen:
+    matplotlib gives its slider a width in pixels, which would make the whole player wider
+    than a phone's column, so the slider, the image and the buttons get relative widths.
 
     Parameters
     ----------
@@ -208,8 +212,11 @@ def animation_to_html(anim, *, element_id, alt, fps=2, default_mode="once", n_co
     Raises
     ------
     ValueError
-        If ``element_id`` is not a valid identifier, ``alt`` is empty or ``n_colors`` is
-        out of range.
+        If ``element_id`` is not a valid identifier, ``alt`` is empty, ``fps`` is not
+        positive or ``n_colors`` is out of range.
+    RuntimeError
+        If matplotlib's player does not have the layout this function edits (a matplotlib
+        release that changed it needs this function updated).
     """
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(element_id)):
         raise ValueError(
@@ -218,6 +225,8 @@ def animation_to_html(anim, *, element_id, alt, fps=2, default_mode="once", n_co
         )
     if not str(alt).strip():
         raise ValueError("alt must describe the animation for a reader who cannot see it.")
+    if not fps > 0:
+        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}.")
     if not isinstance(n_colors, Integral) or not 2 <= n_colors <= 256:
         raise ValueError(f"n_colors must be an integer from 2 to 256, got {n_colors!r}.")
 
@@ -238,12 +247,39 @@ def animation_to_html(anim, *, element_id, alt, fps=2, default_mode="once", n_co
         anim.save(str(path), writer=writer, dpi="figure")
         text = path.read_text()
     text = re.sub(r'(= "data:image/png;base64,)([^"]*)"', reduce_colors, text)
-    random_id = re.search(r'id="_anim_img([0-9a-f]+)"', text).group(1)
+    random_id = _edit(r'id="_anim_img([0-9a-f]+)"', None, text)
     text = text.replace(random_id, element_id)
     text = re.sub(r"<link[^>]*font-awesome[^>]*>", "", text)
-    text = text.replace(
+    text = _edit(
         f'<img id="_anim_img{element_id}">',
         f'<img id="_anim_img{element_id}" alt="{html.escape(str(alt))}" '
         'style="max-width: 100%; height: auto;">',
+        text,
+        literal=True,
     )
+    # The player is an inline block as wide as its widest child, the slider; capping
+    # the block at the column's width lets the image (max-width: 100%) and the slider
+    # shrink, and the nine buttons share that width (on a 390-px phone, in one row).
+    text = _edit(r"(\.animation \{\s*display: inline-block;)", r"\1\n    max-width: 100%;", text)
+    text = _edit(
+        r"(\.anim-slider \{\s*)width: (\d+px);", r"\1width: 100%;\n    max-width: \2;", text
+    )
+    text = _edit(r"(\.anim-buttons button \{[^}]*width: \d+px;)", r"\1\n    max-width: 9%;", text)
     return text
+
+
+def _edit(pattern, replacement, text, *, literal=False):
+    """Replace the one occurrence of ``pattern`` (a regular expression unless ``literal``)
+    in matplotlib's player, or return its first group if ``replacement`` is None; fail
+    loudly if the player's layout changed, instead of leaving it silently unedited."""
+    found = [pattern] * text.count(pattern) if literal else re.findall(pattern, text)
+    if len(found) != 1:
+        raise RuntimeError(
+            f"matplotlib's HTML player has {len(found)} matches of {pattern!r} instead of "
+            "one: its layout changed, and emlib.animation.animation_to_html must be updated."
+        )
+    if replacement is None:
+        return found[0]
+    if literal:
+        return text.replace(pattern, replacement)
+    return re.sub(pattern, replacement, text)

@@ -81,9 +81,7 @@ def test_points_and_title_follow_the_chosen_iteration(blobs_run):
     )
     expected = snapshot.predict_proba(X) @ np.array([to_rgb(c) for c in colors])
     np.testing.assert_allclose(frames[1]["points"], expected, atol=1e-12)
-    assert frames[1]["title"] == (
-        f"iteration 2: log-likelihood per point {snapshot.score(X):.3f}"
-    )
+    assert frames[1]["title"] == (f"iteration 2: log-likelihood per point {snapshot.score(X):.3f}")
     grey = _record(animate_em(model, X, iterations=[1], color_points=False))
     np.testing.assert_allclose(grey[0]["points"], [to_rgb("0.6")])
 
@@ -97,8 +95,14 @@ def test_bad_input_is_refused_clearly(blobs_run):
         animate_em(model, X, iterations=[0, len(model.params_history_)])
     with pytest.raises(ValueError, match="increasing indices"):
         animate_em(model, X, iterations=[2, 1])
+    with pytest.raises(ValueError, match="increasing indices"):
+        animate_em(model, X, iterations=[0, 1.5])
     with pytest.raises(ValueError, match="shape"):
         animate_em(model, X[:, :1])
+    binary = (X > np.median(X, axis=0)).astype(float)
+    bernoulli = emlib.BernoulliMixture(2, random_state=0, keep_history=True).fit(binary)
+    with pytest.raises(ValueError, match="GaussianMixture"):
+        animate_em(bernoulli, binary)
 
 
 def test_html_is_reproducible_offline_and_described(blobs_run):
@@ -126,6 +130,26 @@ def test_html_is_reproducible_offline_and_described(blobs_run):
     assert "Software" not in image.info
 
 
+def test_html_player_fits_a_narrow_column(blobs_run):
+    # matplotlib sizes the slider in pixels, which made the player wider than a phone.
+    X, model = blobs_run
+    text = animation_to_html(
+        animate_em(model, X, iterations=[0]), element_id="em_narrow", alt="A frame."
+    )
+    style = text[text.index("<style>") + len("<style>") : text.index("</style>")]
+    rules = {
+        selector.strip(): body for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", style)
+    }
+    assert "max-width: 100%" in rules[".animation"]
+    assert "width: 100%" in rules["input[type=range].anim-slider"]
+    assert "max-width: 9%" in rules[".anim-buttons button"]
+    # Every width in pixels is capped by a relative one.
+    for rule in rules.values():
+        if re.search(r"(?<!-)width: \d+px", rule):
+            assert re.search(r"max-width: \d+%", rule)
+    assert 'style="max-width: 100%; height: auto;"' in text
+
+
 def test_html_options_are_checked(blobs_run):
     X, model = blobs_run
     anim = animate_em(model, X, iterations=[0])
@@ -135,4 +159,6 @@ def test_html_options_are_checked(blobs_run):
         animation_to_html(anim, element_id="ok", alt="  ")
     with pytest.raises(ValueError, match="n_colors"):
         animation_to_html(anim, element_id="ok", alt="some text", n_colors=1)
+    with pytest.raises(ValueError, match="fps"):
+        animation_to_html(anim, element_id="ok", alt="some text", fps=0)
     assert len(_record(anim)) == 1  # rendered, so matplotlib does not warn
