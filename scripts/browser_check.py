@@ -233,10 +233,12 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 class Checker:
     def __init__(self) -> None:
         self.failures = 0
+        self.passes = 0
 
     def check(self, label: str, ok: bool, detail: str = "") -> bool:
         print(f"{'ok  ' if ok else 'FAIL'} {label}" + (f"  ({detail})" if detail else ""))
         self.failures += not ok
+        self.passes += bool(ok)
         return ok
 
 
@@ -441,7 +443,8 @@ def main() -> int:
             browser.close()
     finally:
         server.shutdown()
-    print(f"{c.failures} check(s) failed" if c.failures else "all checks passed")
+    # The summary in the form CI logs are read for: "browser: N passed, M failed".
+    print(f"browser: {c.passes} passed, {c.failures} failed")
     return 1 if c.failures else 0
 
 
