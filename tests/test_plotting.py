@@ -25,15 +25,6 @@ from emlib.plotting import (
 )
 from emlib.selection import COVARIANCE_TYPES, select_gaussian_mixture
 
-# Render off-screen; switching after pyplot is imported is allowed.
-matplotlib.use("Agg")
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
 
 @pytest.fixture(scope="module")
 def blobs():

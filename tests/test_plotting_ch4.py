@@ -1,6 +1,5 @@
 """Tests for emlib.plotting.plot_gmm_fit, the data-and-ellipses figure of chapter 4."""
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -9,15 +8,6 @@ from matplotlib.colors import to_hex
 from emlib import GaussianMixture
 from emlib.datasets import three_blobs_2d
 from emlib.plotting import PALETTE, plot_gmm_fit
-
-# Render off-screen; switching after pyplot is imported is allowed.
-matplotlib.use("Agg")
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Tests for the legend and class-matched colours of emlib.plotting used in chapter 5."""
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -12,15 +11,6 @@ from emlib.plotting import (
     color_legend,
     plot_selection_summary,
 )
-
-# Render off-screen; switching after pyplot is imported is allowed.
-matplotlib.use("Agg")
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def test_color_legend_on_a_figure_has_one_entry_per_label():

@@ -1,20 +1,10 @@
 """Tests for the image table of emlib.plotting used in chapter 6."""
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from emlib.plotting import plot_image_table
-
-# Render off-screen; switching after pyplot is imported is allowed.
-matplotlib.use("Agg")
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _table(n_rows, n_cols, side=4):
