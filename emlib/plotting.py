@@ -842,21 +842,34 @@ def class_matched_colors(y_true, y_pred, colors=None):
         If the labels are not 1-D of equal length, ``colors`` has too few entries, or
         ``colors`` is None and more than 20 colours are needed.
     """
+    lookup = _cluster_colors(y_true, y_pred, colors)
+    return np.array([to_hex(lookup[cluster]) for cluster in np.asarray(y_pred).tolist()])
+
+
+def _cluster_colors(y_true, y_pred, colors=None, clusters=()):
+    """The colour of every cluster: its matched class's colour, or a spare one.
+
+    Clusters are matched as in :func:`class_matched_colors`, whose ``colors`` this takes.
+    ``clusters`` names labels to colour even if no sample carries them (a component that
+    owns no point); like the clusters matched to no class, they get the spare colours, in
+    sorted order of their labels.
+    """
     _, mapping = matched_confusion_matrix(y_true, y_pred)
     classes = np.unique(np.asarray(y_true)).tolist()
-    unmatched = [cluster for cluster, cls in mapping.items() if cls is None]
-    n_colors = len(classes) + len(unmatched)
+    unmatched = {cluster for cluster, cls in mapping.items() if cls is None}
+    unmatched = sorted(unmatched | (set(clusters) - set(mapping)))
     if colors is None:
         colors = _class_and_extra_colors(len(classes), len(unmatched))
-    colors = [to_hex(color) for color in colors]
-    if len(colors) < n_colors:
+    colors = list(colors)
+    if len(colors) < len(classes) + len(unmatched):
         raise ValueError(
             f"Got {len(colors)} colours for {len(classes)} classes and {len(unmatched)} "
             "unmatched clusters; pass at least one colour for each."
         )
-    index = {cluster: classes.index(cls) for cluster, cls in mapping.items() if cls is not None}
-    index.update({cluster: len(classes) + i for i, cluster in enumerate(unmatched)})
-    return np.array([colors[index[cluster]] for cluster in np.asarray(y_pred).tolist()])
+    lookup = {cluster: colors[classes.index(cls)] for cluster, cls in mapping.items()
+              if cls is not None}
+    lookup.update({cluster: colors[len(classes) + i] for i, cluster in enumerate(unmatched)})
+    return lookup
 
 
 def _class_and_extra_colors(n_classes, n_extra, limit=20):
@@ -1191,7 +1204,8 @@ def plot_gmm_fit(
                 f"y_true must hold one label per point of X ({X.shape[0]}), got shape "
                 f"{y_true.shape}."
             )
-        colors = _matched_component_colors(y_true, model.predict(X), n_components)
+        lookup = _cluster_colors(y_true, model.predict(X), clusters=range(n_components))
+        colors = [lookup[k] for k in range(n_components)]
     radii = np.atleast_1d(np.asarray(n_std, dtype=float))
     ax = plt.gca() if ax is None else ax
     ax.scatter(X[:, 0], X[:, 1], s=point_size, color=data_color, label="data")
@@ -1222,15 +1236,3 @@ def plot_gmm_fit(
         label="means",
     )
     return ax
-
-
-def _matched_component_colors(y_true, y_pred, n_components):
-    """One colour per component: that of its matched class, or a spare one if none."""
-    _, mapping = matched_confusion_matrix(y_true, y_pred)
-    classes = np.unique(y_true).tolist()
-    # A component that owns no point is absent from the mapping: it is unmatched too.
-    unmatched = [k for k in range(n_components) if mapping.get(k) is None]
-    palette = _class_and_extra_colors(len(classes), len(unmatched))
-    index = {k: classes.index(c) for k, c in mapping.items() if c is not None}
-    index.update({k: len(classes) + i for i, k in enumerate(unmatched)})
-    return [palette[index[k]] for k in range(n_components)]
