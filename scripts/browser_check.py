@@ -146,10 +146,10 @@ def book_pages(html_dir: Path) -> list[str]:
 
 def typeset(page) -> None:
     """Wait until MathJax has typeset the page (if it has math at all)."""
-    page.wait_for_function(
-        "() => !window.MathJax || (MathJax.startup && MathJax.startup.promise"
-        " && (MathJax.startup.promise.then(() => window.__typeset = true), window.__typeset))",
-        timeout=30000)
+    page.wait_for_function("() => !window.MathJax || window.MathJax.startup?.promise",
+                           timeout=30000)
+    # MathJax's startup promise settles once the first typesetting is done; evaluate awaits it.
+    page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
 
 
 def check_page(browser, base: str, name: str, width: int, height: int,
