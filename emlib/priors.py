@@ -162,7 +162,10 @@ def resolve_prior(prior, X, n_components, covariance_type):
     divided by :math:`K^{2/D}` (so that :math:`K` components of that size fill the volume
     of the data): :math:`\Psi = C / K^{2/D}` for ``full`` and ``tied``,
     :math:`s_d = C_{dd} / K^{2/D}` for ``diag`` and :math:`s = \operatorname{tr}(C) / (D
-    K^{2/D})` for ``spherical``. The weights prior is flat, :math:`\alpha = 1`.
+    K^{2/D})` for ``spherical``. The weights prior is flat, :math:`\alpha = 1`. These are
+    mclust's defaults (``priorControl()``) except for ``diag``, where mclust's model VVI
+    uses the one number of ``spherical`` for every feature; pass that as ``scale`` to
+    reproduce it (``tests/test_mclust_agreement.py`` does).
 
     Parameters
     ----------
