@@ -305,16 +305,17 @@ def map_gaussian_parameters(X, resp, prior, covariance_type):
     c = kappa * nk / (nk + kappa)
 
     if covariance_type == "full":
-        scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar)
+        scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar, origin=origin)
         scatter += c[:, None, None] * delta[:, :, None] * delta[:, None, :]
         covariances = (scale + scatter) / (nu + nk + D + 2)[:, None, None]
     elif covariance_type == "tied":
         n = nk.sum()
-        scatter = n * pooled_scatter(Xc, resp, divisor, xbar) + (c * delta.T) @ delta
+        scatter = n * pooled_scatter(Xc, resp, divisor, xbar, origin=origin)
+        scatter += (c * delta.T) @ delta
         covariances = (scale + scatter) / (nu + n + K + D + 1)
         covariances = (covariances + covariances.T) / 2
     else:
-        scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar)
+        scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar, origin=origin)
         scatter += c[:, None] * delta**2
         if covariance_type == "diag":
             covariances = (scale + scatter) / (nu + nk + 3)[:, None]
