@@ -44,7 +44,7 @@ def pyproject() -> dict:
 def pyproject_requirements() -> dict[str, SpecifierSet]:
     project = pyproject()["project"]
     lines = list(project["dependencies"])
-    for extra in ("test", "book", "notebook"):
+    for extra in ("test", "book", "notebook", "labs"):
         lines += project["optional-dependencies"][extra]
     requirements = [Requirement(line) for line in lines]
     return {normalise(req.name): req.specifier for req in requirements}
@@ -121,7 +121,7 @@ def test_ci_runs_the_readme_test_command():
 def test_makefile_has_the_documented_targets():
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([a-z][\w-]*):", text, re.MULTILINE))
-    assert {"book", "test", "execute", "lab", "student", "clean"} <= targets
+    assert {"book", "test", "execute", "lab", "labs", "student", "clean"} <= targets
     assert "MPLBACKEND" not in re.sub(r"#.*", "", text), "kernels would inherit MPLBACKEND"
 
 
