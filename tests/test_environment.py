@@ -169,7 +169,8 @@ def test_toc_lists_existing_files_and_every_chapter():
         assert any((ROOT / f"{name}{suffix}").is_file() for suffix in (".md", ".ipynb")), name
     unlisted = [
         path.relative_to(ROOT).with_suffix("").as_posix()
-        for path in sorted((ROOT / "book").glob("*.ipynb"))
+        for path in sorted([*(ROOT / "book").glob("*.ipynb"),
+                            *(ROOT / "book" / "labs").glob("*.ipynb")])
         if path.relative_to(ROOT).with_suffix("").as_posix() not in listed
     ]
     assert not unlisted, f"notebooks missing from _toc.yml: {unlisted}"
@@ -583,6 +584,51 @@ def test_check_main_requires_the_colab_cell_of_this_repository(tmp_path, capsys,
     nbformat.write(notebook, tmp_path / "chapter.ipynb")
     assert check_notebooks.main([str(tmp_path)]) == 1
     assert message in capsys.readouterr().out
+
+
+def lab_notebook(extras: str = "notebook,labs") -> nbformat.NotebookNode:
+    """A lab's student notebook: otter metadata, a Colab cell with the labs extra, and
+    nothing executed."""
+    url = book_config()["repository"]["url"]
+    colab = new_code_cell(
+        'import sys\n\nif "google.colab" in sys.modules:\n'
+        f'    REPO = "git+{url}"\n'
+        f'    %pip install -q "emlib-course[{extras}] @ {{REPO}}"',
+        metadata={"tags": ["remove-cell"]})
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Lab 1"),
+        colab,
+        new_code_cell("import numpy as np\nimport otter\n\n"
+                      'grader = otter.Notebook("lab.ipynb")'),
+        new_code_cell("def answer(x):\n    ..."),
+        new_code_cell('grader.check("q1")'),
+    ])
+    nb.metadata["otter"] = {"OK_FORMAT": False, "tests": {"q1": "..."}}
+    return nb
+
+
+def test_check_accepts_an_unexecuted_lab_and_nothing_executed_in_it(tmp_path, capsys):
+    nbformat.write(lab_notebook(), tmp_path / "lab.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 0
+    # The same notebook without its otter metadata is a chapter nobody ran.
+    chapter = lab_notebook()
+    del chapter.metadata["otter"]
+    assert "none of its 4 code cells was executed" in " ".join(problems_of(chapter))
+    executed_lab = lab_notebook()
+    executed_lab.cells[4].execution_count = 1
+    executed_lab.cells[4].outputs = [stream("q1 results: All test cases passed!\n")]
+    assert problems_of(executed_lab) == [
+        "nb.ipynb: cell 5: a lab's student notebook must be unexecuted (no outputs, no "
+        "execution count); rebuild it from its master with make labs"]
+    too_wide = lab_notebook()
+    too_wide.cells[3].source = "x = " + "1 + " * 25 + "1"
+    assert "longer than 80 characters" in " ".join(problems_of(too_wide))
+
+
+def test_check_requires_the_labs_extra_in_a_labs_colab_cell(tmp_path, capsys):
+    nbformat.write(lab_notebook(extras="notebook"), tmp_path / "lab.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 1
+    assert "must install emlib-course[notebook,labs]" in capsys.readouterr().out
 
 
 def test_check_main_with_no_notebooks_succeeds(tmp_path):
