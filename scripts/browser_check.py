@@ -2,8 +2,8 @@
 
 Part of ``make test``, after the strict build. What only a browser can tell:
 
-**Every page** of the book (``book/*.html`` and the labs, ``book/labs/*.html``), at a phone width (390x844) and a desktop
-width (1280x800), once MathJax has typeset it:
+**Every page** of the book (``book/*.html`` and the labs, ``book/labs/*.html``), at a
+phone width (390x844) and a desktop width (1280x800), once MathJax has typeset it:
 
 - no page is wider than the screen (nothing to scroll sideways but the boxes meant to);
 - no TeX control word (``\\frac``) in the text outside rendered math and code;

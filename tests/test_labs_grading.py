@@ -146,6 +146,15 @@ def graded(tmp_path_factory) -> dict:
         return {"built": out, "results": {key: f.result() for key, f in futures.items()}}
 
 
+@pytest.mark.parametrize("master", MASTERS, ids=lambda path: path.stem)
+def test_master_code_fits_the_books_column(master):
+    # Solutions included: the autograder's solved notebook is read by people too.
+    for index, cell in enumerate(json.loads(master.read_text("utf-8"))["cells"], 1):
+        if cell["cell_type"] == "code":
+            wide = [line for line in source(cell).splitlines() if len(line) > 80]
+            assert not wide, f"{master.name}: cell {index}: lines over 80 characters"
+
+
 def test_every_lab_has_a_master_and_three_planted_mistakes():
     assert MASTERS, "no master notebooks in labs/"
     for master in MASTERS:
