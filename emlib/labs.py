@@ -90,7 +90,8 @@ def _call(function: Callable, case: Case, role: str):
 
 def _as_array(value, case: Case, what: str) -> np.ndarray:
     if value is None:
-        raise _fail(case, f"{what} is None; did the function forget to return its result?")
+        raise _fail(case, f"{what} is None: the function returns nothing; replace its "
+                          "... with your code and return the result")
     if value is Ellipsis:
         raise _fail(case, f"{what} is '...': replace the ... with your code")
     try:
