@@ -2,6 +2,9 @@
 
 For every master notebook in ``labs/``:
 
+* the master runs top to bottom in a fresh kernel, its test cells included (they call
+  the solutions), and so do the cells tagged ``otter_ignore``, which show the student's
+  code on data and which grading skips;
 * ``scripts/build_labs.py --check`` builds the student notebook and the autograder and
   fails if the student notebook committed in ``book/labs/`` is not what the master gives
   (executing the master top to bottom is part of ``otter assign``: its test cells run);
@@ -24,6 +27,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -95,6 +99,22 @@ def wrong_cell(module, name: str, function: str) -> str:
     return "\n".join(imports) + "\n\n\n" + code
 
 
+def execute(master: Path, folder: Path) -> dict:
+    """Run a copy of a master top to bottom in a fresh kernel, in ``folder`` (otter
+    writes its log beside the notebook); return the executed notebook."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / master.name
+    shutil.copy2(master, copy)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+         "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.kernel_name=python3",
+         str(copy)],
+        cwd=folder, env={**os.environ, **GRADING_ENV}, capture_output=True, text=True,
+        check=False)
+    assert done.returncode == 0, f"{master.name} did not run:\n{done.stderr[-3000:]}"
+    return json.loads(copy.read_text(encoding="utf-8"))
+
+
 def grade(submission: Path, autograder: Path) -> dict:
     """Grade one submission with ``otter run``; per question: score, possible, results."""
     workdir = submission.parent
@@ -140,10 +160,13 @@ def graded(tmp_path_factory) -> dict:
             path = folder / master.name
             build_labs.write_notebook(notebook, path)
             jobs[(master.stem, name)] = (path, zip_path)
-    # Each grading is a kernel in its own process: two at a time use the two cores.
+    # Each run is a kernel in its own process: two at a time use the two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
+        executed = {master.stem: pool.submit(execute, master, out / "executed" / master.stem)
+                    for master in MASTERS}
         futures = {key: pool.submit(grade, *job) for key, job in jobs.items()}
-        return {"built": out, "results": {key: f.result() for key, f in futures.items()}}
+        return {"built": out, "results": {key: f.result() for key, f in futures.items()},
+                "executed": {key: f.result() for key, f in executed.items()}}
 
 
 @pytest.mark.parametrize("master", MASTERS, ids=lambda path: path.stem)
@@ -153,6 +176,18 @@ def test_master_code_fits_the_books_column(master):
         if cell["cell_type"] == "code":
             wide = [line for line in source(cell).splitlines() if len(line) > 80]
             assert not wide, f"{master.name}: cell {index}: lines over 80 characters"
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=lambda path: path.stem)
+def test_master_runs_top_to_bottom(graded, master):
+    cells = [cell for cell in graded["executed"][master.stem]["cells"]
+             if cell["cell_type"] == "code"]
+    assert all(cell["execution_count"] for cell in cells), "a cell did not run"
+    errors = [output for cell in cells for output in cell["outputs"]
+              if output["output_type"] == "error"]
+    assert not errors, f"{master.name} raised: {errors[0]['ename']}: {errors[0]['evalue']}"
+    shown = [cell for cell in cells if "otter_ignore" in cell["metadata"].get("tags", [])]
+    assert shown and all(cell["outputs"] for cell in shown)
 
 
 def test_every_lab_has_a_master_and_three_planted_mistakes():
