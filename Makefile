@@ -70,8 +70,8 @@ test: $(STAMP)
 	@# What only a browser shows: menus on a phone, pages no wider than the screen, captions,
 	@# folded solution code, no console error, no request off the site. Needs Chromium.
 	$(BIN)/python scripts/browser_check.py _build/html --screenshots _build/browser-check
-	@# What a launch button gives a reader: the wheel, installed outside the checkout, runs
-	@# a chapter (scripts/check_install.sh).
+	@# What a launch button or a lab's download gives a reader: the wheel, installed outside
+	@# the checkout, runs a chapter and a lab (scripts/check_install.sh).
 	PYTHON=$(BIN)/python bash scripts/check_install.sh
 
 execute: $(STAMP)
