@@ -113,6 +113,24 @@ def compare_arrays(got, expected, case: Case, *, rtol: float = 1e-7, atol: float
     reference is finite; then the entries, with :func:`numpy.isclose`'s rule
     :math:`|a - b| \\le \\mathrm{atol} + \\mathrm{rtol}\\,|b|`. Infinities of the same
     sign in both arrays count as equal.
+
+    Parameters
+    ----------
+    got : array-like
+        What the student's function returned.
+    expected : array-like
+        The reference result.
+    case : Case
+        The case both were computed on, named in the message.
+    rtol, atol : float
+        Relative and absolute tolerances.
+    what : str
+        How to call ``got`` in the message.
+
+    Raises
+    ------
+    AssertionError
+        At the first of the problems above, naming the case.
     """
     got = _as_array(got, case, what)
     expected = np.asarray(expected, dtype=float)
@@ -222,7 +240,9 @@ def check_gaussian_sample(sampler: Callable, case: Case, *, check: str) -> None:
     r"""Check a Gaussian mixture sample drawn by ``sampler`` against the mixture.
 
     ``case.args`` are ``(n_samples, weights, means, covariances, rng)`` and the sampler
-    returns ``(X, z)``, the points and the index of the component that drew each. The
+    returns ``(X, z)``, the points and the index of the component that drew each. Means
+    and covariances are checked for the components that drew at least :math:`2D + 2`
+    points (fewer say little about a covariance). The
     statistics are compared with their expectations in units of their standard error,
     and fail beyond ``SAMPLE_Z_LIMIT`` (6) standard errors:
 
@@ -233,6 +253,15 @@ def check_gaussian_sample(sampler: Callable, case: Case, *, check: str) -> None:
     * ``check="covariances"``: the sample covariance of each component against
       :math:`\Sigma_k`, entry :math:`(i, j)` with the standard error
       :math:`\sqrt{(\Sigma_{ii}\Sigma_{jj} + \Sigma_{ij}^2) / N_k}` of a Gaussian sample.
+
+    Parameters
+    ----------
+    sampler : callable
+        The student's sampler.
+    case : Case
+        The mixture and the sample size, as above.
+    check : {"labels", "means", "covariances"}
+        The statistic to check.
 
     Raises
     ------
