@@ -26,7 +26,9 @@ It does what configuration alone cannot do with the pinned toolchain (Jupyter Bo
    full size. Sphinx does this only for images given a size (``html_scaled_image_link``);
    the figures of the notebooks have none, and giving them one would change their layout.
 5. Adds ``_static/course.css``: a scroll cue on display math, tables and outputs wider than
-   the column, and headings that wrap instead of widening the page on a phone.
+   the column, and headings that wrap instead of widening the page on a phone; and
+   ``_static/course.js``, which lets an inline formula wider than its paragraph (on a
+   phone) scroll in a box of its own instead of being cut off at the column's edge.
 6. Sets Sphinx tags that say which edition is being built and which buttons it has, so
    that a page can describe only what the reader has (``{only}`` directives):
    ``edition_full`` or ``edition_student`` (config value ``course_edition``, set to
@@ -166,4 +168,5 @@ def setup(app):
     app.add_config_value("course_edition", "full", "env")
     app.connect("config-inited", set_edition_tags)
     app.add_css_file("course.css")
+    app.add_js_file("course.js", loading_method="defer")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

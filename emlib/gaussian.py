@@ -250,9 +250,10 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     r"""M-step of a Gaussian mixture: soft counts, means and covariances.
 
     Implements :math:`N_k = \sum_n r_{nk}`, :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the
-    covariance update of the chosen type, with ``reg_covar`` added to every diagonal. The
-    scatter about each mean comes from :mod:`emlib.moments`, which keeps its digits however
-    far the data lie from the origin or the components from each other.
+    covariance update of the chosen type, with ``reg_covar`` added to every diagonal. Means
+    and scatters are computed from the data measured from their mean, and the scatter about
+    each mean comes from :mod:`emlib.moments`, so both keep their digits however far the
+    data lie from the origin or the components from each other.
 
     Parameters
     ----------
@@ -273,20 +274,26 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     # 10 eps: in float32 (1e-6) enough to make a one-point component's covariance indefinite.
     nk = resp.sum(axis=0)
     divisor = np.maximum(nk, np.finfo(resp.dtype).tiny)
-    means = (resp.T @ X) / divisor[:, np.newaxis]
+    # The moments are taken about the data's mean. A component mean far from the origin is
+    # stored only to eps |mu|, and a scatter about such a rounded mean is off by about
+    # 2 eps |mu| |mu - c| (c the centre of emlib.moments): in float32 at 1e3, about 1e-3 of
+    # a unit variance. Measured from a point inside the data, the mean keeps its digits.
+    origin = X.mean(axis=0)
+    Xc = X - origin
+    offsets = (resp.T @ Xc) / divisor[:, np.newaxis]
     n_features = X.shape[1]
 
     if covariance_type == "full":
-        covariances = full_scatter(X, resp, divisor, means, reg_covar)
+        covariances = full_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
         covariances[:, range(n_features), range(n_features)] += reg_covar
     elif covariance_type == "tied":
-        covariances = pooled_scatter(X, resp, divisor, means, reg_covar)
+        covariances = pooled_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        covariances = diagonal_scatter(X, resp, divisor, means, reg_covar) + reg_covar
+        covariances = diagonal_scatter(Xc, resp, divisor, offsets, reg_covar, origin) + reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
-    return nk, means, covariances
+    return nk, offsets + origin, covariances
 
 
 def precision_cholesky(covariances, covariance_type, reg_covar=0.0):

@@ -108,6 +108,11 @@ def zero_below_resolution(variances, means):
     return flat
 
 
+def _located(points, origin):
+    """Where ``points``, measured from ``origin``, really lie."""
+    return points if origin is None else points + origin
+
+
 def _inexact(shift_sq, variances, nk, means, floor):
     r"""Entries the shifted formula cannot be trusted with, shape (K, D).
 
@@ -138,7 +143,7 @@ def _anchored_scatter(X, weights, nk, features=slice(None)):
     return (weights * deviations.T) @ deviations / nk - np.outer(offset, offset)
 
 
-def full_scatter(X, resp, nk, means, floor=0.0):
+def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
     r"""Full weighted covariances :math:`S_k` of every component, shape (K, D, D).
 
     One product of the responsibility-weighted, centred data with the centred data,
@@ -159,6 +164,10 @@ def full_scatter(X, resp, nk, means, floor=0.0):
     floor : float, default=0.0
         What will be added to every variance (``reg_covar``); errors far below it are
         tolerated.
+    origin : ndarray of shape (n_features,), optional
+        The point that ``X`` and ``means`` are measured from, when the caller has moved the
+        data (see :func:`emlib.gaussian.estimate_gaussian_parameters`). Only the tests of
+        resolution use it, since the data's resolution is set by where they really lie.
     """
     n_components, n_features = means.shape
     centre = weighted_centre(nk, means)
@@ -174,19 +183,20 @@ def full_scatter(X, resp, nk, means, floor=0.0):
     covariances = scatter.reshape(n_components, n_features, n_features) / nk[:, None, None]
     covariances -= shifted[:, :, np.newaxis] * shifted[:, np.newaxis, :]
     diag = range(n_features)
-    inexact = _inexact(shifted**2, covariances[:, diag, diag], nk, means, floor)
+    located = _located(means, origin)
+    inexact = _inexact(shifted**2, covariances[:, diag, diag], nk, located, floor)
     for k in np.flatnonzero(inexact.any(axis=1)):
         covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
     covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
     variances = covariances[:, diag, diag]
-    flat = zero_below_resolution(variances, means)
+    flat = zero_below_resolution(variances, located)
     for k, j in zip(*np.nonzero(flat), strict=True):
         covariances[k, j, :] = 0.0
         covariances[k, :, j] = 0.0
     return covariances
 
 
-def diagonal_scatter(X, resp, nk, means, floor=0.0):
+def diagonal_scatter(X, resp, nk, means, floor=0.0, origin=None):
     r"""Weighted variances :math:`(S_k)_{dd}` of every component and feature, shape (K, D).
 
     The diagonal of :eq:`shifted-scatter`: one product of the responsibilities with the
@@ -205,16 +215,17 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0):
         second += resp[rows].T @ Xc
     shifted = means - centre
     variances = second / nk[:, np.newaxis] - shifted**2
-    inexact = _inexact(shifted**2, variances, nk, means, floor)
+    located = _located(means, origin)
+    inexact = _inexact(shifted**2, variances, nk, located, floor)
     for k in np.flatnonzero(inexact.any(axis=1)):
         # Only the features that need it: in images most features of most components are fine.
         features = np.flatnonzero(inexact[k])
         variances[k, features] = np.diagonal(_anchored_scatter(X, resp[:, k], nk[k], features))
-    zero_below_resolution(variances, means)
+    zero_below_resolution(variances, located)
     return variances
 
 
-def pooled_scatter(X, resp, nk, means, floor=0.0):
+def pooled_scatter(X, resp, nk, means, floor=0.0, origin=None):
     r"""The within-component scatter shared by a ``tied`` model, :math:`\sum_k N_k S_k / N`.
 
     About the centre :math:`c`, the total scatter splits into within and between parts,
@@ -235,6 +246,8 @@ def pooled_scatter(X, resp, nk, means, floor=0.0):
     between = (nk * shifted.T) @ shifted
     pooled = (total - between) / nk.sum()
     spread = np.diag(between) / nk.sum()
-    if _inexact(spread, np.diag(pooled), nk.sum(), centre, floor).any():
-        pooled = np.einsum("k,kij->ij", nk, full_scatter(X, resp, nk, means, floor)) / nk.sum()
+    if _inexact(spread, np.diag(pooled), nk.sum(), _located(centre, origin), floor).any():
+        pooled = np.einsum(
+            "k,kij->ij", nk, full_scatter(X, resp, nk, means, floor, origin)
+        ) / nk.sum()
     return (pooled + pooled.T) / 2

@@ -162,7 +162,10 @@ def resolve_prior(prior, X, n_components, covariance_type):
     divided by :math:`K^{2/D}` (so that :math:`K` components of that size fill the volume
     of the data): :math:`\Psi = C / K^{2/D}` for ``full`` and ``tied``,
     :math:`s_d = C_{dd} / K^{2/D}` for ``diag`` and :math:`s = \operatorname{tr}(C) / (D
-    K^{2/D})` for ``spherical``. The weights prior is flat, :math:`\alpha = 1`.
+    K^{2/D})` for ``spherical``. The weights prior is flat, :math:`\alpha = 1`. These are
+    mclust's defaults (``priorControl()``) except for ``diag``, where mclust's model VVI
+    uses the one number of ``spherical`` for every feature; pass that as ``scale`` to
+    reproduce it (``tests/test_mclust_agreement.py`` does).
 
     Parameters
     ----------
@@ -305,16 +308,17 @@ def map_gaussian_parameters(X, resp, prior, covariance_type):
     c = kappa * nk / (nk + kappa)
 
     if covariance_type == "full":
-        scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar)
+        scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar, origin=origin)
         scatter += c[:, None, None] * delta[:, :, None] * delta[:, None, :]
         covariances = (scale + scatter) / (nu + nk + D + 2)[:, None, None]
     elif covariance_type == "tied":
         n = nk.sum()
-        scatter = n * pooled_scatter(Xc, resp, divisor, xbar) + (c * delta.T) @ delta
+        scatter = n * pooled_scatter(Xc, resp, divisor, xbar, origin=origin)
+        scatter += (c * delta.T) @ delta
         covariances = (scale + scatter) / (nu + n + K + D + 1)
         covariances = (covariances + covariances.T) / 2
     else:
-        scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar)
+        scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar, origin=origin)
         scatter += c[:, None] * delta**2
         if covariance_type == "diag":
             covariances = (scale + scatter) / (nu + nk + 3)[:, None]

@@ -40,7 +40,7 @@ from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.utils import check_array
 
 from .bernoulli import n_parameters_bernoulli
-from .em import aic, bic, icl
+from .em import aic, bic, icl, shared_kmeans_starts
 from .gaussian import GaussianMixture, full_covariances, n_parameters
 
 __all__ = [
@@ -491,39 +491,42 @@ def select_mixture(
         folds = list(KFold(n_splits=cv, shuffle=True, random_state=random_state).split(X))
 
     rows, models, diagnostics = [], [], []
-    for params in grid:
-        model = clone(template).set_params(**params).fit(X)
-        if not hasattr(model, "_n_parameters"):
-            raise TypeError(
-                f"{type(model).__name__} has no _n_parameters() method, so BIC and AIC "
-                "cannot be computed; use an emlib mixture or sklearn's GaussianMixture."
+    # Fits that differ only in covariance type (or prior, or family) start from the same
+    # k-means partitions: compute each once.
+    with shared_kmeans_starts():
+        for params in grid:
+            model = clone(template).set_params(**params).fit(X)
+            if not hasattr(model, "_n_parameters"):
+                raise TypeError(
+                    f"{type(model).__name__} has no _n_parameters() method, so BIC and AIC "
+                    "cannot be computed; use an emlib mixture or sklearn's GaussianMixture."
+                )
+            n_params = int(model._n_parameters())
+            log_likelihood = float(model.score_samples(X).sum())
+            heldout = None
+            if cv is not None:
+                heldout_total = 0.0
+                for train, test in folds:
+                    fold_model = clone(template).set_params(**params).fit(X[train])
+                    heldout_total += fold_model.score_samples(X[test]).sum()
+                heldout = float(heldout_total / n_samples)
+            row = {name: _plain(value) for name, value in params.items()}
+            row.update(
+                n_parameters=n_params,
+                log_likelihood=log_likelihood,
+                bic=bic(log_likelihood, n_params, n_samples),
+                aic=aic(log_likelihood, n_params),
+                heldout_log_likelihood=heldout,
             )
-        n_params = int(model._n_parameters())
-        log_likelihood = float(model.score_samples(X).sum())
-        heldout = None
-        if cv is not None:
-            heldout_total = 0.0
-            for train, test in folds:
-                fold_model = clone(template).set_params(**params).fit(X[train])
-                heldout_total += fold_model.score_samples(X[test]).sum()
-            heldout = float(heldout_total / n_samples)
-        row = {name: _plain(value) for name, value in params.items()}
-        row.update(
-            n_parameters=n_params,
-            log_likelihood=log_likelihood,
-            bic=bic(log_likelihood, n_params, n_samples),
-            aic=aic(log_likelihood, n_params),
-            heldout_log_likelihood=heldout,
-        )
-        rows.append(row)
-        models.append(model)
-        resp = model.predict_proba(X)
-        diagnostics.append(
-            {
-                "icl": icl(log_likelihood, n_params, resp),
-                **degeneracy(model, X, resp, min_eigenvalue_fraction),
-            }
-        )
+            rows.append(row)
+            models.append(model)
+            resp = model.predict_proba(X)
+            diagnostics.append(
+                {
+                    "icl": icl(log_likelihood, n_params, resp),
+                    **degeneracy(model, X, resp, min_eigenvalue_fraction),
+                }
+            )
     return SelectionResult(
         rows=rows, models=models, param_names=tuple(grid[0]), diagnostics=diagnostics
     )

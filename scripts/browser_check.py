@@ -7,6 +7,9 @@ phone width (390x844) and a desktop width (1280x800), once MathJax has typeset i
 
 - no page is wider than the screen (nothing to scroll sideways but the boxes meant to);
 - no TeX control word (``\\frac``) in the text outside rendered math and code;
+- no inline formula runs past the edge of the text column (MathJax 3 does not break
+  inline math; ``_static/course.js`` lets a formula too wide for a phone scroll in its
+  own box), in the text and in opened solutions;
 - every figure has a numbered caption and alt text, and every image of a cell's output
   sits in such a figure; no image has a hashed file name for alt text;
 - the code and output of every solution are hidden until its solution is opened, and
@@ -100,8 +103,30 @@ REACHABLE_JS = """(selector) => {
 }"""
 
 
+# Inline formulas that run past the text column, where it cuts them off (a hidden one,
+# in a folded solution, has no width and is not counted; one in a box that scrolls
+# sideways, such as a wide table, can be scrolled to).
+CUT_MATH_JS = r"""() => {
+  const article = document.querySelector("article") || document.body;
+  const column = article.getBoundingClientRect();
+  return [...article.querySelectorAll('mjx-container:not([display="true"])')]
+    .filter((m) => {
+      const r = m.getBoundingClientRect();
+      if (r.width === 0 || (r.right <= column.right + 1 && r.left >= column.left - 1)) {
+        return false;
+      }
+      // Inside a box that scrolls sideways (a wide table, say) it is reached by scrolling.
+      for (let e = m.parentElement; e && e !== article; e = e.parentElement) {
+        if (["auto", "scroll"].includes(getComputedStyle(e).overflowX)) return false;
+      }
+      return true;
+    })
+    .map((m) => (m.querySelector("mjx-assistive-mml")?.textContent || "?").slice(0, 40));
+}"""
+
 # What a reader sees on one page, gathered once MathJax has finished.
 PAGE_FACTS_JS = r"""() => {
+  const cutMath = CUT_MATH;
   const article = document.querySelector("article") || document.body;
   const facts = {scrollWidth: document.documentElement.scrollWidth, innerWidth};
   // Text outside rendered math and code, as check_html.py reads it in the HTML source.
@@ -114,6 +139,7 @@ PAGE_FACTS_JS = r"""() => {
     if (m) tex.push(n.textContent.trim().slice(0, 60));
   }
   facts.tex = tex;
+  facts.cutMath = cutMath();
   facts.figures = [...article.querySelectorAll("figure")].map((f) => ({
     id: f.id,
     number: (f.querySelector("figcaption .caption-number")?.textContent || "").trim(),
@@ -126,7 +152,7 @@ PAGE_FACTS_JS = r"""() => {
     .map((i) => i.getAttribute("alt") || "")
     .filter((a) => !a.trim() || /^[0-9a-f]{16,}(\.\w+)?$/.test(a.trim()));
   return facts;
-}"""
+}""".replace("CUT_MATH", CUT_MATH_JS)
 
 # The code cells of a solution, and whether any of their code or output is visible.
 SOLUTION_CODE_JS = r"""() => {
@@ -177,6 +203,8 @@ def check_page(browser, base: str, name: str, width: int, height: int,
             facts["scrollWidth"] <= facts["innerWidth"],
             f"{facts['scrollWidth']} px wide in a {facts['innerWidth']} px window")
     c.check(f"{tag}: no raw TeX outside math", not facts["tex"], "; ".join(facts["tex"][:3]))
+    c.check(f"{tag}: no inline formula runs past the column", not facts["cutMath"],
+            f"{len(facts['cutMath'])}: " + "; ".join(facts["cutMath"][:3]))
     figures = facts["figures"]
     bad = [f["id"] or "?" for f in figures
            if not (f["number"].startswith("Figure") and len(f["caption"].split()) >= 6
@@ -201,6 +229,10 @@ def check_page(browser, base: str, name: str, width: int, height: int,
         total, shown = page.evaluate(SOLUTION_CODE_JS)
         c.check(f"{tag}: opening the solutions shows their code", shown == total,
                 f"{shown} of {total} visible after opening {toggles.count()} solutions")
+        page.wait_for_timeout(300)  # course.js marks wide formulas 0.5 s after a click
+        cut = page.evaluate(CUT_MATH_JS)
+        c.check(f"{tag}: no inline formula of an opened solution runs past the column",
+                not cut, f"{len(cut)}: " + "; ".join(cut[:3]))
     if width >= 1000:
         wide = page.evaluate("() => [...document.querySelectorAll('.cell_input pre')]"
                              ".filter((p) => p.scrollWidth > p.clientWidth + 1).length")

@@ -117,6 +117,34 @@ def test_one_component_far_from_the_origin(covariance_type, dtype, offset):
     assert model.score(X) == pytest.approx(-np.log(2 * np.pi) - 1, abs=0.1)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("offset", [0.0, 1e2, 1e3, 1e4, -1e4])
+def test_float32_m_step_keeps_its_digits_far_from_the_origin(covariance_type, offset):
+    """One M-step on float32 data: the covariances are those of the same numbers in float64
+    to a tolerance that does not grow with the offset. Only the means may lose digits with
+    the offset, since a mean near 1e4 is itself stored to eps * 1e4."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(offset - 5, 1.0, (300, 2)), rng.normal(offset + 5, 1.0, (200, 2))])
+    X = X.astype(np.float32)
+    resp = np.zeros((500, 2))
+    resp[:300, 0] = 0.9
+    resp[:300, 1] = 0.1
+    resp[300:, 1] = 1.0
+    _, means32, cov32 = estimate_gaussian_parameters(
+        X, resp.astype(np.float32), 0.0, covariance_type
+    )
+    _, means64, cov64 = estimate_gaussian_parameters(
+        X.astype(np.float64), resp, 0.0, covariance_type
+    )
+    eps = float(np.finfo(np.float32).eps)
+    # The variances are about 1, so an absolute tolerance is a relative one. The one-product
+    # formula of emlib.moments costs about eps (1 + rho) per term (rho = 25 here) summed over
+    # hundreds of float32 terms; moments taken about the origin instead of the data's mean
+    # were 2e4 eps off at 1e3.
+    np.testing.assert_allclose(cov32, cov64, rtol=0, atol=2000 * eps)
+    np.testing.assert_allclose(means32, means64, rtol=0, atol=300 * eps * (1 + abs(offset)))
+
+
 def test_tight_component_far_from_the_other_float32():
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal(0, 1, (300, 2)), rng.normal(30, 0.01, (300, 2))].astype(np.float32)

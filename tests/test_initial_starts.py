@@ -1,0 +1,123 @@
+"""Restarts: shared k-means starts across a grid, and repeated starts run once."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import emlib.em
+from emlib import BernoulliMixture, GaussianMixture
+from emlib.datasets import three_blobs_2d
+from emlib.em import shared_kmeans_starts
+from emlib.gaussian import COVARIANCE_TYPES
+from emlib.selection import select_gaussian_mixture
+
+
+@pytest.fixture
+def kmeans_fits(monkeypatch):
+    """Counts the k-means fits that the mixtures' default starts run."""
+    calls = []
+    original = emlib.em.KMeans.fit
+
+    def counting_fit(self, X, y=None):
+        calls.append(X.shape)
+        return original(self, X, y)
+
+    monkeypatch.setattr(emlib.em.KMeans, "fit", counting_fit)
+    return calls
+
+
+def fit_grid(X, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return [
+            GaussianMixture(k, covariance_type=t, n_init=4, random_state=3, **kwargs).fit(X)
+            for t in COVARIANCE_TYPES
+            for k in (2, 3, 5)
+        ]
+
+
+def test_shared_starts_give_the_same_fits_bit_for_bit(kmeans_fits):
+    X, _ = three_blobs_2d(random_state=1)
+    alone = fit_grid(X)
+    unshared = len(kmeans_fits)
+    with shared_kmeans_starts() as store:
+        shared = fit_grid(X)
+        # One partition per (K, restart): the covariance type does not enter.
+        assert len(store) == 3 * 4
+    assert len(kmeans_fits) - unshared == 3 * 4
+    assert unshared == len(COVARIANCE_TYPES) * 3 * 4
+    for a, b in zip(alone, shared, strict=True):
+        np.testing.assert_array_equal(a.means_, b.means_)
+        np.testing.assert_array_equal(a.covariances_, b.covariances_)
+        assert a.lower_bound_ == b.lower_bound_
+
+
+def test_shared_starts_serve_a_prior_and_another_family(kmeans_fits):
+    X, _ = three_blobs_2d(random_state=1)
+    with shared_kmeans_starts():
+        fit_grid(X)
+        before = len(kmeans_fits)
+        with_prior = fit_grid(X, prior="conjugate")
+        nested_calls = len(kmeans_fits)
+        with shared_kmeans_starts():  # a nested block reuses the outer store
+            fit_grid(X, prior="conjugate")
+    assert nested_calls == before == len(kmeans_fits)
+    outside = fit_grid(X, prior="conjugate")
+    for a, b in zip(with_prior, outside, strict=True):
+        np.testing.assert_array_equal(a.means_, b.means_)
+
+
+def test_the_store_is_keyed_by_the_data(kmeans_fits):
+    X, _ = three_blobs_2d(random_state=1)
+    binary = (X > X.mean(axis=0)).astype(float)
+    with shared_kmeans_starts():
+        GaussianMixture(3, random_state=0).fit(X)
+        GaussianMixture(3, random_state=0).fit(X + 1.0)
+        GaussianMixture(3, random_state=0).fit(X.astype(np.float32))
+        BernoulliMixture(3, random_state=0).fit(binary)
+    assert len(kmeans_fits) == 4
+    # Outside the block nothing is kept.
+    GaussianMixture(3, random_state=0).fit(X)
+    assert len(kmeans_fits) == 5
+
+
+def test_the_random_generator_advances_as_without_the_store():
+    X, _ = three_blobs_2d(random_state=1)
+    rng = np.random.RandomState(7)
+    GaussianMixture(3, n_init=3, random_state=rng).fit(X)
+    expected = rng.get_state()[1].copy()
+    with shared_kmeans_starts():
+        for _ in range(2):  # the second fit is served from the store
+            rng = np.random.RandomState(7)
+            GaussianMixture(3, n_init=3, random_state=rng).fit(X)
+            np.testing.assert_array_equal(rng.get_state()[1], expected)
+
+
+def test_select_gaussian_mixture_runs_each_kmeans_start_once(kmeans_fits):
+    X, _ = three_blobs_2d(random_state=1)
+    result = select_gaussian_mixture(X, range(1, 4), n_init=2, cv=None)
+    # Three values of K, two restarts, four covariance types sharing them.
+    assert len(kmeans_fits) == 3 * 2
+    assert result.best("bic")["n_components"] == 3
+
+
+def test_a_repeated_start_runs_em_once(monkeypatch):
+    """With one component every k-means start is the same partition: one EM run."""
+    runs = []
+    original = GaussianMixture._run_em
+
+    def counting_run(self, X, objective):
+        runs.append(objective)
+        return original(self, X, objective)
+
+    monkeypatch.setattr(GaussianMixture, "_run_em", counting_run)
+    X, _ = three_blobs_2d(random_state=1)
+    one = GaussianMixture(1, n_init=10, random_state=0).fit(X)
+    assert len(runs) == 1
+    runs.clear()
+    GaussianMixture(3, n_init=10, init_params="random", random_state=0).fit(X)
+    assert len(runs) == 10  # random responsibilities never repeat
+    reference = GaussianMixture(1, n_init=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(one.means_, reference.means_)
