@@ -42,9 +42,15 @@ __all__ = [
     "compare_arrays",
 ]
 
-# How many standard errors a sample statistic may stray before a check fails: a correct
-# sampler exceeds 6 with probability below 1e-8 per statistic, a wrong one by far.
+# How many standard errors a sample statistic may stray before a check fails. A label
+# frequency (binomial, expected count 1,000 or more) or a component's mean (exactly
+# normal) of a correct sampler strays beyond 6 with probability about 2e-9; a wrong
+# sampler strays by tens or hundreds.
 SAMPLE_Z_LIMIT = 6.0
+# A sample covariance is skewed (a variance is a scaled chi-square), so its tail at 6
+# standard errors is heavier than the normal's: probability 1.5e-8 with 1,000 points,
+# but 6e-7 with 100 and 5e-4 with 6. Components with fewer points are not checked.
+COVARIANCE_MIN_POINTS = 1000
 
 
 @dataclass(frozen=True)
@@ -220,8 +226,10 @@ def check_probability_rows(function: Callable, cases: Sequence[Case], *,
                               f"{int(np.argmax(bad))}); 0/0 appears when every term of a "
                               "row underflowed to 0 before normalising")
         if (resp < 0).any():
-            row = int(np.argwhere(resp < 0)[0][0])
-            raise _fail(case, f"row {row} has a negative entry; probabilities are >= 0")
+            row, col = np.argwhere(resp < 0)[0]
+            raise _fail(case, f"row {row} has a negative entry, {resp[row, col]:.6g}; "
+                              "probabilities are >= 0 (a log-responsibility is <= 0: "
+                              "exponentiate it)")
         sums = resp.sum(axis=1)
         off = np.abs(sums - 1.0) > atol
         if off.any():
@@ -241,10 +249,13 @@ def check_gaussian_sample(sampler: Callable, case: Case, *, check: str) -> None:
 
     ``case.args`` are ``(n_samples, weights, means, covariances, rng)`` and the sampler
     returns ``(X, z)``, the points and the index of the component that drew each. Means
-    and covariances are checked for the components that drew at least :math:`2D + 2`
-    points (fewer say little about a covariance). The
-    statistics are compared with their expectations in units of their standard error,
-    and fail beyond ``SAMPLE_Z_LIMIT`` (6) standard errors:
+    are checked for the components that drew at least :math:`2D + 2` points, covariances
+    for those that drew at least ``COVARIANCE_MIN_POINTS`` (1,000; with fewer, the skew
+    of a sample variance makes 6 standard errors far more likely). The statistics are
+    compared with their expectations in units of their standard error, and fail beyond
+    ``SAMPLE_Z_LIMIT`` (6) standard errors, which a correct sampler reaches with
+    probability below about :math:`2 \times 10^{-8}` per statistic (a label frequency
+    with an expected count of 1,000 or more, a mean, a covariance entry):
 
     * ``check="labels"``: shapes, and the frequency of each label against
       :math:`\pi_k`, with standard error :math:`\sqrt{\pi_k (1 - \pi_k) / N}`;
@@ -301,7 +312,8 @@ def check_gaussian_sample(sampler: Callable, case: Case, *, check: str) -> None:
                               "standard errors away); the label of each point must be "
                               "drawn with probabilities equal to the weights")
         return
-    for k in np.flatnonzero(counts >= 2 * D + 2):
+    least = 2 * D + 2 if check == "means" else COVARIANCE_MIN_POINTS
+    for k in np.flatnonzero(counts >= least):
         Xk = X[z == k]
         nk = len(Xk)
         if check == "means":
@@ -325,5 +337,7 @@ def check_gaussian_sample(sampler: Callable, case: Case, *, check: str) -> None:
                                   f"{sample[i, j]:.4g} at entry ({i}, {j}), but "
                                   f"Sigma_{k} has {covariances[k][i, j]:.4g} there "
                                   f"({score[i, j]:.0f} standard errors away); "
-                                  "mu + L xi has covariance L L^T, so L must be the "
-                                  "Cholesky factor of Sigma, not Sigma itself")
+                                  "mu + A xi has covariance A A^T, so A must be the "
+                                  "lower Cholesky factor L of Sigma = L L^T: not Sigma "
+                                  "itself, not L^T (xi @ L computes L^T xi), not the "
+                                  "square roots of Sigma's diagonal")

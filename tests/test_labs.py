@@ -197,3 +197,25 @@ def test_sample_check_explains_shapes_and_labels():
                               sample_case(0), check="labels")
     with pytest.raises(ValueError, match="check must be"):
         check_gaussian_sample(sampler, sample_case(0), check="weights")
+
+
+def test_a_sampler_with_the_transposed_factor_is_told_about_l_transposed():
+    def transposed(n, weights, means, covs, rng):
+        factor = np.swapaxes(np.linalg.cholesky(covs), 1, 2)
+        return sampler(n, weights, means, covs, rng, scale_by=factor)
+
+    with pytest.raises(AssertionError, match=r"not L\^T \(xi @ L computes L\^T xi\)"):
+        check_gaussian_sample(transposed, sample_case(0), check="covariances")
+
+
+def test_covariances_of_components_with_few_points_are_not_checked():
+    # 300 points: a sample variance of 100 points strays 6 standard errors with
+    # probability 6e-7, so such components are left out rather than failed at random.
+    def by_covariance(n, weights, means, covs, rng):
+        return sampler(n, weights, means, covs, rng, scale_by=covs)
+
+    small = Case("small", (300, BLOBS["weights"], BLOBS["means"], BLOBS["covariances"],
+                           np.random.default_rng(0)), "")
+    check_gaussian_sample(by_covariance, small, check="covariances")
+    with pytest.raises(AssertionError, match="Cholesky factor"):
+        check_gaussian_sample(by_covariance, sample_case(0), check="covariances")

@@ -36,6 +36,18 @@ def sample_gmm_scales_by_covariance(n_samples, weights, means, covariances, rng)
     return X, z
 
 
+def sample_gmm_fixed_counts(n_samples, weights, means, covariances, rng):
+    # Mistake: weights * n_samples points of each component, so the labels are not
+    # random (and with one point, round(0.5) = 0 points of any component).
+    n_components, n_features = np.shape(means)
+    counts = np.round(np.asarray(weights) * n_samples).astype(int)
+    z = np.repeat(np.arange(n_components), counts)
+    chol = np.linalg.cholesky(covariances)
+    xi = rng.standard_normal((len(z), n_features))
+    X = np.asarray(means)[z] + np.einsum("nij,nj->ni", chol[z], xi)
+    return X, z
+
+
 def log_gaussian_of_density(X, mean, covariance):
     # Mistake: the density first, then its logarithm; the density underflows to 0
     # (log gives -inf) or overflows to inf far from the mean and in 784 dimensions.
@@ -78,7 +90,9 @@ def e_step_exp_before_normalising(X, weights, means, covariances):
 # exactly this mistake.
 MISTAKES = {
     "sample_gmm_ignores_weights": (
-        "sample_gmm", {"q1": {"test_labels", "test_unequal_weights", "test_zero_weight"}}),
+        "sample_gmm", {"q1": {"test_labels", "test_unequal_weights", "test_zero_weight",
+                              "test_one_point_at_a_time"}}),
+    "sample_gmm_fixed_counts": ("sample_gmm", {"q1": {"test_one_point_at_a_time"}}),
     "sample_gmm_scales_by_covariance": (
         "sample_gmm", {"q1": {"test_covariances", "test_correlated_3d"}}),
     "log_gaussian_of_density": (
