@@ -238,6 +238,26 @@ def test_pages_are_tagged_with_their_edition_and_buttons(edition, theme_options,
     assert app.tags == expected
 
 
+def launch_group(*names):
+    return {"label": "launch-buttons", "type": "group",
+            "buttons": [{"text": name, "type": "link"} for name in names]}
+
+
+def test_lab_pages_have_no_colab_button_and_chapters_keep_it():
+    # On Colab, otter-grader 7 cannot read the checks stored in a lab's notebook.
+    drop = load_local_extensions()["course_site"].drop_colab_button_on_labs
+    download = {"label": "download-buttons", "buttons": []}
+    chapter = {"header_buttons": [launch_group("Binder", "Colab"), download]}
+    drop(None, "book/01-gaussian-mixtures", "page.html", chapter, None)
+    assert [b["text"] for b in chapter["header_buttons"][0]["buttons"]] == ["Binder", "Colab"]
+    lab = {"header_buttons": [launch_group("Binder", "Colab"), download]}
+    drop(None, "book/labs/lab01-sampling-and-e-step", "page.html", lab, None)
+    assert [b["text"] for b in lab["header_buttons"][0]["buttons"]] == ["Binder"]
+    only_colab = {"header_buttons": [launch_group("Colab"), download]}
+    drop(None, "book/labs/lab01-sampling-and-e-step", "page.html", only_colab, None)
+    assert only_colab["header_buttons"] == [download]
+
+
 def test_an_unknown_edition_is_refused():
     course_site = load_local_extensions()["course_site"]
     config = SimpleNamespace(course_edition="teacher", html_theme_options={})
