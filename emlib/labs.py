@@ -152,9 +152,15 @@ def compare_arrays(got, expected, case: Case, *, rtol: float = 1e-7, atol: float
     bad_inf = np.isinf(got) & np.isfinite(expected)
     if bad_inf.any():
         first = tuple(np.argwhere(bad_inf)[0])
+        if got[first] < 0:
+            cause = ("log(0) = -inf, so a product or sum of probabilities underflowed "
+                     "to 0 before the logarithm")
+        else:
+            cause = ("inf comes from exp() of a large number, or from subtracting a "
+                     "log(0) = -inf: a product or sum (a determinant, say) underflowed "
+                     "to 0 before its logarithm")
         raise _fail(case, f"{what} is {got[first]} at {_where(first)} where the answer "
-                          f"is {expected[first]:.6g}; log(0) = -inf, so a product or "
-                          "sum of probabilities underflowed to 0 before the logarithm")
+                          f"is {expected[first]:.6g}; {cause}")
     close = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
     if not close.all():
         error = np.where(close, 0.0, np.abs(got - expected))

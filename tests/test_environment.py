@@ -718,3 +718,18 @@ def test_student_edition_leak_detection(tmp_path):
     assert len(student_edition.leaks(tmp_path)) == 2
     (tmp_path / "code.html").write_text('<div class="cell tag_solution docutils">x</div>')
     assert len(student_edition.leaks(tmp_path)) == 3
+
+
+def test_student_edition_lets_a_labs_student_notebook_through_and_nothing_else(tmp_path):
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    nbformat.write(lab_notebook(), labs / "lab.ipynb")
+    html = tmp_path / "html"
+    (html / "_downloads" / "abc").mkdir(parents=True)
+    nbformat.write(lab_notebook(), html / "_downloads" / "abc" / "lab.ipynb")
+    assert student_edition.leaks(html, labs) == []
+    # The same name with a cell more (a solution, say) is a leak.
+    changed = lab_notebook()
+    changed.cells.append(new_code_cell("def answer(x):\n    return 2 * x"))
+    nbformat.write(changed, html / "_downloads" / "abc" / "lab.ipynb")
+    assert len(student_edition.leaks(html, labs)) == 1

@@ -46,6 +46,14 @@ def test_check_matches_names_the_case_the_infinity_and_the_hint():
     assert message.endswith("Look at: stay in log space")
 
 
+def test_a_plus_infinity_is_explained_as_an_overflow_or_a_log_of_zero_subtracted():
+    def log_det_underflows(X, mean, cov):
+        return logpdf(X, mean, cov) + np.inf
+
+    with pytest.raises(AssertionError, match="is inf at .0. .*a determinant, say"):
+        check_matches(log_det_underflows, logpdf, [NEAR])
+
+
 def test_check_matches_reports_the_largest_difference_and_where():
     def off_by_one_row(X, mean, cov):
         out = logpdf(X, mean, cov)
