@@ -8,9 +8,9 @@
 # be imported from the checkout instead of the installed wheel.
 #
 # Then a lab, as a student does it: the wheel gets the `labs` extra (what a lab's Colab
-# cell installs), the first lab's student notebook (the file the book's download icon
-# hands out) gets its answers from the lab's master, and it must run top to bottom with
-# every public check passing, read by otter-grader from the notebook itself.
+# cell installs), the first lab's student notebook (the file the link in the lab's
+# introduction hands out) gets its answers from the lab's master, and it must run top to
+# bottom with every public check passing, read by otter-grader from the notebook itself.
 #
 # Usage: scripts/check_install.sh [NOTEBOOK]    (default: book/02-kmeans.ipynb, which
 # loads the bundled MNIST subset)
