@@ -25,7 +25,7 @@ NB ?= $(NOTEBOOKS)
 # choose, e.g. `make replay KERNELS=Sandybridge NB=book/03-em-theory.ipynb`.
 KERNELS ?= auto
 
-.PHONY: help book test execute replay lab student clean distclean
+.PHONY: help book test execute replay lab labs student clean distclean
 
 help:
 	@echo "make book     build the HTML book into _build/html (stored outputs, no execution)"
@@ -33,6 +33,7 @@ help:
 	@echo "make execute  re-execute notebooks in place (one: make execute NB=book/02-kmeans.ipynb)"
 	@echo "make replay   nbval on this machine's BLAS kernels and on older ones (KERNELS=..., NB=...)"
 	@echo "make lab      open the chapters in JupyterLab"
+	@echo "make labs     student notebooks and autograders of the labs into _build/labs"
 	@echo "make student  build the student edition (no solutions) into _build/student/html"
 	@echo "make clean    remove build products (keeps .venv); distclean also removes .venv"
 
@@ -42,7 +43,7 @@ $(BIN)/python:
 # Reinstall only when the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements/lock.txt | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
-		-c requirements/lock.txt -e ".[book,notebook,test]"
+		-c requirements/lock.txt -e ".[book,notebook,labs,test]"
 	touch $@
 
 book: $(STAMP)
@@ -69,8 +70,8 @@ test: $(STAMP)
 	@# What only a browser shows: menus on a phone, pages no wider than the screen, captions,
 	@# folded solution code, no console error, no request off the site. Needs Chromium.
 	$(BIN)/python scripts/browser_check.py _build/html --screenshots _build/browser-check
-	@# What a launch button gives a reader: the wheel, installed outside the checkout, runs
-	@# a chapter (scripts/check_install.sh).
+	@# What a launch button or a lab's download gives a reader: the wheel, installed outside
+	@# the checkout, runs a chapter and a lab (scripts/check_install.sh).
 	PYTHON=$(BIN)/python bash scripts/check_install.sh
 
 execute: $(STAMP)
@@ -96,6 +97,12 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(LAB_STAMP)
 	$(NB_ENV) $(BIN)/jupyter lab $(LAB_ARGS) book/
+
+# otter assign turns each master notebook labs/<lab>.ipynb into a student notebook and an
+# autograder (and grades the solutions, which must score 100%); the student notebook is
+# also copied to book/labs/, the page the book shows (scripts/build_labs.py).
+labs: $(STAMP)
+	$(NB_ENV) $(BIN)/python scripts/build_labs.py
 
 student: $(STAMP)
 	$(BIN)/python scripts/student_edition.py

@@ -34,6 +34,10 @@ It does what configuration alone cannot do with the pinned toolchain (Jupyter Bo
    ``edition_full`` or ``edition_student`` (config value ``course_edition``, set to
    ``student`` by scripts/student_edition.py), ``launch_buttons`` when a Binder or Colab
    button is configured, and ``download_button`` when the download button is on.
+7. Leaves the Colab button off the labs' pages (``book/labs/``). A lab's checks are
+   stored in its notebook, which otter-grader 7 cannot read on Colab: there
+   ``otter.Notebook(...)`` raises "Tests directory ./tests does not exist" and no check
+   runs. The Binder button and the download button stay.
 """
 
 from __future__ import annotations
@@ -140,6 +144,22 @@ def link_figures_to_images(app, doctree, docname) -> None:
             link.append(image)
 
 
+LAB_PAGES = "book/labs/"
+
+
+def drop_colab_button_on_labs(app, pagename, templatename, context, doctree) -> None:
+    """Remove the Colab launch button from a lab's page (item 7 of the module's list)."""
+    if not pagename.startswith(LAB_PAGES):
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "launch-buttons":
+            group["buttons"] = [button for button in group["buttons"]
+                                if button.get("text") != "Colab"]
+    context["header_buttons"] = [
+        group for group in context.get("header_buttons", [])
+        if group.get("label") != "launch-buttons" or group["buttons"]]
+
+
 EDITIONS = ("full", "student")
 
 
@@ -164,6 +184,8 @@ def setup(app):
     app.add_js_file(None, body=THEME_MODE_JS, priority=100)
     # After every other handler, some of which add scripts to the page.
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    # After sphinx-book-theme's add_launch_buttons (priority 501) has made the buttons.
+    app.connect("html-page-context", drop_colab_button_on_labs, priority=600)
     app.connect("doctree-resolved", link_figures_to_images)
     app.add_config_value("course_edition", "full", "env")
     app.connect("config-inited", set_edition_tags)

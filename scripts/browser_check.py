@@ -2,8 +2,8 @@
 
 Part of ``make test``, after the strict build. What only a browser can tell:
 
-**Every page** of the book (``book/*.html``), at a phone width (390x844) and a desktop
-width (1280x800), once MathJax has typeset it:
+**Every page** of the book (``book/*.html`` and the labs, ``book/labs/*.html``), at a
+phone width (390x844) and a desktop width (1280x800), once MathJax has typeset it:
 
 - no page is wider than the screen (nothing to scroll sideways but the boxes meant to);
 - no TeX control word (``\\frac``) in the text outside rendered math and code;
@@ -166,8 +166,9 @@ SOLUTION_CODE_JS = r"""() => {
 
 
 def book_pages(html_dir: Path) -> list[str]:
-    """The pages of the book: the chapters and front matter, not search or index pages."""
-    return sorted(str(p.relative_to(html_dir)) for p in (html_dir / "book").glob("*.html"))
+    """The pages of the book: the chapters, the labs (``book/labs/``) and the front
+    matter, not search or index pages."""
+    return sorted(str(p.relative_to(html_dir)) for p in (html_dir / "book").rglob("*.html"))
 
 
 def typeset(page) -> None:

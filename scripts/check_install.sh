@@ -7,6 +7,11 @@
 # file, if a chapter imports something the package does not declare, or if `emlib` would
 # be imported from the checkout instead of the installed wheel.
 #
+# Then a lab, as a student does it: the wheel gets the `labs` extra (what a lab's Colab
+# cell installs), the first lab's student notebook (the file the link in the lab's
+# introduction hands out) gets its answers from the lab's master, and it must run top to
+# bottom with every public check passing, read by otter-grader from the notebook itself.
+#
 # Usage: scripts/check_install.sh [NOTEBOOK]    (default: book/02-kmeans.ipynb, which
 # loads the bundled MNIST subset)
 set -euo pipefail
@@ -46,3 +51,42 @@ PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 "$work/venv/bin/jupyter" nbconvert --to 
     --execute --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
     --output executed.ipynb "$(basename "$notebook")" 2>&1 | grep -v "Kernel is running over TCP"
 echo "check_install: $(basename "$notebook") ran top to bottom against the installed wheel"
+
+lab=$(cd "$work/src" && ls book/labs/*.ipynb | head -n 1)
+quiet "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -c "$repo/requirements/lock.txt" "${wheel}[notebook,labs]"
+mkdir "$work/lab"
+cp "$work/src/$lab" "$work/lab/"
+"$work/venv/bin/python" - "$work/src/labs/$(basename "$lab")" "$work/lab/$(basename "$lab")" <<'PY'
+import json
+import sys
+
+master, student = (json.load(open(path, encoding="utf-8")) for path in sys.argv[1:])
+solutions = {cell["id"]: cell for cell in master["cells"]}
+answers = [cell for cell in student["cells"]
+           if "otter_answer_cell" in cell["metadata"].get("tags", [])]
+for cell in answers:
+    lines = "".join(solutions[cell["id"]]["source"]).splitlines()
+    cell["source"] = "\n".join(line for line in lines
+                               if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+json.dump(student, open(sys.argv[2], "w", encoding="utf-8"))
+print(f"{len(answers)} answers filled in")
+PY
+cd "$work/lab"
+PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 "$work/venv/bin/jupyter" nbconvert --to notebook \
+    --execute --inplace --ExecutePreprocessor.timeout=600 \
+    --ExecutePreprocessor.kernel_name=python3 "$(basename "$lab")" 2>&1 \
+    | grep -v "Kernel is running over TCP"
+"$work/venv/bin/python" - "$(basename "$lab")" <<'PY'
+import json
+import re
+import sys
+
+nb = json.load(open(sys.argv[1], encoding="utf-8"))
+questions = sorted(nb["metadata"]["otter"]["tests"])
+text = json.dumps(nb)
+passed = set(re.findall(r"(\w+) results: All test cases passed!", text))
+assert passed >= set(questions), f"checks that did not pass: {set(questions) - passed}"
+print(f"check_install: {sys.argv[1]} ran against the installed wheel; "
+      f"its public checks of {', '.join(questions)} passed")
+PY

@@ -20,6 +20,11 @@ both. This script closes that gap. For every notebook it requires that
   name a private function (``_e_step``), and a dotted name such as ``emlib.em.elbo`` or
   ``GaussianMixture.n_parameters`` must resolve in the installed package; code cells do not
   call private attributes either;
+* a lab (a student notebook made by ``otter assign``, recognised by its ``otter``
+  metadata; see ``scripts/build_labs.py``) is the exception to the rules on execution:
+  students download it and run it themselves, so it must have *no* outputs and no
+  execution counts, and its Colab cell installs ``emlib-course[notebook,labs]``, the
+  extra that brings the autograder; every other rule applies to it as to a chapter;
 * solutions follow the course convention (see the *For instructors* page): every
   ``{solution}`` directive sits in a markdown cell tagged ``solution`` and is folded
   (``:class: dropdown``); a solution with code uses the gated form, a
@@ -407,8 +412,17 @@ def check_figure(cell: dict) -> list[str]:
     return problems
 
 
+def is_lab(nb: dict) -> bool:
+    """Whether a notebook is a lab's student notebook (made by otter assign)."""
+    return "otter" in nb.get("metadata", {})
+
+
 def check_colab_cell(nb: dict, repository: str) -> list[str]:
-    """Return the problems of the notebook's Colab install cell (its first code cell)."""
+    """Return the problems of the notebook's Colab install cell (its first code cell).
+
+    A chapter installs ``emlib-course[notebook]``; a lab also needs the ``labs`` extra
+    (otter-grader, which runs its checks), so it installs ``emlib-course[notebook,labs]``.
+    """
     code = [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"]
     if not code:
         return []
@@ -420,9 +434,10 @@ def check_colab_cell(nb: dict, repository: str) -> list[str]:
             "first cell, id 'colab-install')"
         ]
     problems = []
-    if f'"git+{repository}"' not in source or "emlib-course[notebook]" not in source:
+    package = "emlib-course[notebook,labs]" if is_lab(nb) else "emlib-course[notebook]"
+    if f'"git+{repository}"' not in source or package not in source:
         problems.append(
-            f"the Colab install cell must install emlib-course[notebook] from git+{repository}, "
+            f"the Colab install cell must install {package} from git+{repository}, "
             "the repository of _config.yml"
         )
     if "remove-cell" not in cell.get("metadata", {}).get("tags", []):
@@ -453,6 +468,7 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
     counts = [cell.get("execution_count") for _, cell in code_cells]
     hint = EXECUTE_HINT.format(path=path)
     never_run = []
+    lab = is_lab(nb)
 
     for index, cell in enumerate(nb.get("cells", []), start=1):
         where = f"{path}: cell {index}"
@@ -465,7 +481,14 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
         if not source.strip():
             problems.append(f"{where}: empty code cell; delete it")
             continue
-        if cell.get("execution_count") is None:
+        if lab:
+            # Handed out to be run by the student: nothing may be stored.
+            if cell.get("execution_count") is not None or cell.get("outputs"):
+                problems.append(
+                    f"{where}: a lab's student notebook must be unexecuted (no outputs, no "
+                    "execution count); rebuild it from its master with make labs"
+                )
+        elif cell.get("execution_count") is None:
             never_run.append(index)
             continue
         long_lines = [n for n, line in enumerate(source.splitlines(), 1)
@@ -481,19 +504,22 @@ def check_notebook(nb: dict, path: str = "<notebook>") -> list[str]:
                 f"{where}: ends with ';' to hide a value, which nbval ignores; "
                 "end with plt.show() or assign the value (_ = ...)"
             )
-        if not cell.get("outputs") and must_have_output(source):
+        if not lab and not cell.get("outputs") and must_have_output(source):
             problems.append(f"{where}: should show output but has none stored; {hint}")
         problems.extend(f"{where}: {problem}" for problem in check_cell_outputs(cell))
         problems.extend(f"{where}: {problem}" for problem in check_figure(cell))
 
-    if never_run and len(never_run) == len(code_cells):
+    if lab:
+        pass  # a lab runs on the student's machine; its cells were checked above
+    elif never_run and len(never_run) == len(code_cells):
         problems.append(f"{path}: none of its {len(code_cells)} code cells was executed; {hint}")
     elif never_run:
         cells = ", ".join(map(str, never_run))
         problems.append(f"{path}: cell(s) {cells} never executed; {hint}")
     elif counts != list(range(1, len(counts) + 1)):
         problems.append(f"{path}: execution counts are {counts}, not 1..{len(counts)}; {hint}")
-    if len(never_run) < len(code_cells) and not any(cell.get("outputs") for _, cell in code_cells):
+    if (not lab and len(never_run) < len(code_cells)
+            and not any(cell.get("outputs") for _, cell in code_cells)):
         problems.append(f"{path}: no code cell has any output stored; {hint}")
     problems.extend(check_solutions(nb.get("cells", []), path))
     return problems

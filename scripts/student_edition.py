@@ -12,7 +12,8 @@
 3. Write a ``_config.yml`` made of the course configuration, the student settings of
    ``scripts/student_config.yml`` and the settings enforced here (``hide_solutions``
    for ``{solution}`` directives in Markdown pages, no copied sources, no download
-   button, and no button that opens the solution-bearing repository).
+   button, and no button that opens the solution-bearing repository). A lab's page
+   still links its student notebook, which holds no solution.
 4. Build with ``jupyter-book build -W -n --keep-going`` and copy the HTML to
    ``_build/student/html`` (or ``--output``).
 
@@ -40,6 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STUDENT_CONFIG = Path(__file__).resolve().parent / "student_config.yml"
 SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_ext", "_static")
 SOLUTION_TAG = "solution"
+LABS_DIR = REPO_ROOT / "book" / "labs"
 
 # Settings no student configuration may undo.
 ENFORCED = {
@@ -147,9 +149,30 @@ def copy_sources(destination: Path) -> None:
             shutil.copy2(source, destination / name)
 
 
-def leaks(html_dir: Path) -> list[str]:
-    """Return the files of a built edition that could reveal solutions."""
-    found = [str(path) for path in html_dir.rglob("*.ipynb")]
+def is_lab_student_notebook(path: Path, labs_dir: Path = LABS_DIR) -> bool:
+    """Whether ``path`` is, cell for cell, a lab's student notebook of ``book/labs/``.
+
+    ``make labs`` writes those from the masters, and tests/test_labs_grading.py proves
+    that they hold no solution and no hidden test: the labs' pages offer them for
+    download (the ``{download}`` link in each lab's introduction).
+    """
+    lab = labs_dir / path.name
+    return lab.is_file() and without_ids(path) == without_ids(lab)
+
+
+def without_ids(path: Path) -> dict:
+    """A notebook's content, its cells' random ids left out."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.pop("id", None)
+    return nb
+
+
+def leaks(html_dir: Path, labs_dir: Path = LABS_DIR) -> list[str]:
+    """Return the files of a built edition that could reveal solutions: any notebook
+    but a lab's student notebook, the page sources, a rendered solution."""
+    found = [str(path) for path in html_dir.rglob("*.ipynb")
+             if not is_lab_student_notebook(path, labs_dir)]
     found += [str(path) for path in html_dir.glob("_sources")]
     for page in html_dir.rglob("*.html"):
         if RENDERED_SOLUTION.search(page.read_text(encoding="utf-8")):

@@ -44,7 +44,7 @@ def pyproject() -> dict:
 def pyproject_requirements() -> dict[str, SpecifierSet]:
     project = pyproject()["project"]
     lines = list(project["dependencies"])
-    for extra in ("test", "book", "notebook"):
+    for extra in ("test", "book", "notebook", "labs"):
         lines += project["optional-dependencies"][extra]
     requirements = [Requirement(line) for line in lines]
     return {normalise(req.name): req.specifier for req in requirements}
@@ -121,7 +121,7 @@ def test_ci_runs_the_readme_test_command():
 def test_makefile_has_the_documented_targets():
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([a-z][\w-]*):", text, re.MULTILINE))
-    assert {"book", "test", "execute", "lab", "student", "clean"} <= targets
+    assert {"book", "test", "execute", "lab", "labs", "student", "clean"} <= targets
     assert "MPLBACKEND" not in re.sub(r"#.*", "", text), "kernels would inherit MPLBACKEND"
 
 
@@ -169,7 +169,8 @@ def test_toc_lists_existing_files_and_every_chapter():
         assert any((ROOT / f"{name}{suffix}").is_file() for suffix in (".md", ".ipynb")), name
     unlisted = [
         path.relative_to(ROOT).with_suffix("").as_posix()
-        for path in sorted((ROOT / "book").glob("*.ipynb"))
+        for path in sorted([*(ROOT / "book").glob("*.ipynb"),
+                            *(ROOT / "book" / "labs").glob("*.ipynb")])
         if path.relative_to(ROOT).with_suffix("").as_posix() not in listed
     ]
     assert not unlisted, f"notebooks missing from _toc.yml: {unlisted}"
@@ -235,6 +236,26 @@ def test_pages_are_tagged_with_their_edition_and_buttons(edition, theme_options,
     config = SimpleNamespace(course_edition=edition, html_theme_options=theme_options)
     course_site.set_edition_tags(app, config)
     assert app.tags == expected
+
+
+def launch_group(*names):
+    return {"label": "launch-buttons", "type": "group",
+            "buttons": [{"text": name, "type": "link"} for name in names]}
+
+
+def test_lab_pages_have_no_colab_button_and_chapters_keep_it():
+    # On Colab, otter-grader 7 cannot read the checks stored in a lab's notebook.
+    drop = load_local_extensions()["course_site"].drop_colab_button_on_labs
+    download = {"label": "download-buttons", "buttons": []}
+    chapter = {"header_buttons": [launch_group("Binder", "Colab"), download]}
+    drop(None, "book/01-gaussian-mixtures", "page.html", chapter, None)
+    assert [b["text"] for b in chapter["header_buttons"][0]["buttons"]] == ["Binder", "Colab"]
+    lab = {"header_buttons": [launch_group("Binder", "Colab"), download]}
+    drop(None, "book/labs/lab01-sampling-and-e-step", "page.html", lab, None)
+    assert [b["text"] for b in lab["header_buttons"][0]["buttons"]] == ["Binder"]
+    only_colab = {"header_buttons": [launch_group("Colab"), download]}
+    drop(None, "book/labs/lab01-sampling-and-e-step", "page.html", only_colab, None)
+    assert only_colab["header_buttons"] == [download]
 
 
 def test_an_unknown_edition_is_refused():
@@ -585,6 +606,51 @@ def test_check_main_requires_the_colab_cell_of_this_repository(tmp_path, capsys,
     assert message in capsys.readouterr().out
 
 
+def lab_notebook(extras: str = "notebook,labs") -> nbformat.NotebookNode:
+    """A lab's student notebook: otter metadata, a Colab cell with the labs extra, and
+    nothing executed."""
+    url = book_config()["repository"]["url"]
+    colab = new_code_cell(
+        'import sys\n\nif "google.colab" in sys.modules:\n'
+        f'    REPO = "git+{url}"\n'
+        f'    %pip install -q "emlib-course[{extras}] @ {{REPO}}"',
+        metadata={"tags": ["remove-cell"]})
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Lab 1"),
+        colab,
+        new_code_cell("import numpy as np\nimport otter\n\n"
+                      'grader = otter.Notebook("lab.ipynb")'),
+        new_code_cell("def answer(x):\n    ..."),
+        new_code_cell('grader.check("q1")'),
+    ])
+    nb.metadata["otter"] = {"OK_FORMAT": False, "tests": {"q1": "..."}}
+    return nb
+
+
+def test_check_accepts_an_unexecuted_lab_and_nothing_executed_in_it(tmp_path, capsys):
+    nbformat.write(lab_notebook(), tmp_path / "lab.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 0
+    # The same notebook without its otter metadata is a chapter nobody ran.
+    chapter = lab_notebook()
+    del chapter.metadata["otter"]
+    assert "none of its 4 code cells was executed" in " ".join(problems_of(chapter))
+    executed_lab = lab_notebook()
+    executed_lab.cells[4].execution_count = 1
+    executed_lab.cells[4].outputs = [stream("q1 results: All test cases passed!\n")]
+    assert problems_of(executed_lab) == [
+        "nb.ipynb: cell 5: a lab's student notebook must be unexecuted (no outputs, no "
+        "execution count); rebuild it from its master with make labs"]
+    too_wide = lab_notebook()
+    too_wide.cells[3].source = "x = " + "1 + " * 25 + "1"
+    assert "longer than 80 characters" in " ".join(problems_of(too_wide))
+
+
+def test_check_requires_the_labs_extra_in_a_labs_colab_cell(tmp_path, capsys):
+    nbformat.write(lab_notebook(extras="notebook"), tmp_path / "lab.ipynb")
+    assert check_notebooks.main([str(tmp_path)]) == 1
+    assert "must install emlib-course[notebook,labs]" in capsys.readouterr().out
+
+
 def test_check_main_with_no_notebooks_succeeds(tmp_path):
     assert check_notebooks.main([str(tmp_path)]) == 0
 
@@ -652,3 +718,18 @@ def test_student_edition_leak_detection(tmp_path):
     assert len(student_edition.leaks(tmp_path)) == 2
     (tmp_path / "code.html").write_text('<div class="cell tag_solution docutils">x</div>')
     assert len(student_edition.leaks(tmp_path)) == 3
+
+
+def test_student_edition_lets_a_labs_student_notebook_through_and_nothing_else(tmp_path):
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    nbformat.write(lab_notebook(), labs / "lab.ipynb")
+    html = tmp_path / "html"
+    (html / "_downloads" / "abc").mkdir(parents=True)
+    nbformat.write(lab_notebook(), html / "_downloads" / "abc" / "lab.ipynb")
+    assert student_edition.leaks(html, labs) == []
+    # The same name with a cell more (a solution, say) is a leak.
+    changed = lab_notebook()
+    changed.cells.append(new_code_cell("def answer(x):\n    return 2 * x"))
+    nbformat.write(changed, html / "_downloads" / "abc" / "lab.ipynb")
+    assert len(student_edition.leaks(html, labs)) == 1
