@@ -25,7 +25,7 @@ NB ?= $(NOTEBOOKS)
 # choose, e.g. `make replay KERNELS=Sandybridge NB=book/03-em-theory.ipynb`.
 KERNELS ?= auto
 
-.PHONY: help book test execute replay lab labs student clean distclean
+.PHONY: help book test execute replay lab labs lab-pages student clean distclean
 
 help:
 	@echo "make book     build the HTML book into _build/html (stored outputs, no execution)"
@@ -46,12 +46,18 @@ $(STAMP): pyproject.toml requirements/lock.txt | $(BIN)/python
 		-c requirements/lock.txt -e ".[book,notebook,labs,test]"
 	touch $@
 
-book: $(STAMP)
+# The labs' pages, book/labs/<lab>.ipynb, are student notebooks: unexecuted by design (a
+# student's answers are missing), so they are written from the masters before every build
+# instead of being kept in the repository beside the executed chapters.
+lab-pages: $(STAMP)
+	$(NB_ENV) $(BIN)/python scripts/build_labs.py --no-run-tests
+
+book: lab-pages
 	$(BIN)/jupyter-book build .
 	@echo
 	@echo "Book built. Open $(CURDIR)/_build/html/index.html in a browser."
 
-test: $(STAMP)
+test: lab-pages
 	$(BIN)/ruff check .
 	$(NB_ENV) $(BIN)/python -m pytest tests
 	$(NB_ENV) $(BIN)/python -m pytest -p no:cacheprovider --doctest-modules emlib
@@ -100,11 +106,11 @@ lab: $(LAB_STAMP)
 
 # otter assign turns each master notebook labs/<lab>.ipynb into a student notebook and an
 # autograder (and grades the solutions, which must score 100%); the student notebook is
-# also copied to book/labs/, the page the book shows (scripts/build_labs.py).
+# also written to book/labs/, the page the book shows (scripts/build_labs.py).
 labs: $(STAMP)
 	$(NB_ENV) $(BIN)/python scripts/build_labs.py
 
-student: $(STAMP)
+student: lab-pages
 	$(BIN)/python scripts/student_edition.py
 
 clean:

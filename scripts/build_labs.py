@@ -16,11 +16,12 @@ script
 3. writes the result to ``_build/labs/<lab>/student/<lab>.ipynb`` and
    ``_build/labs/<lab>/autograder/<lab>-autograder.zip``, and copies the student notebook
    to ``book/labs/<lab>.ipynb``, the page of the book (the book shows the student version,
-   and its download button hands out exactly that file).
+   and its download button hands out exactly that file). That copy is not kept in the
+   repository (an unexecuted notebook among the executed chapters): ``make book``,
+   ``make test`` and ``make student`` write it first.
 
 With ``--check`` nothing in ``book/`` is written: the script exits with status 1 if a
-student notebook in ``book/labs/`` differs from what its master gives now (the master was
-edited and ``make labs`` not re-run).
+student notebook in ``book/labs/`` is missing or differs from what its master gives now.
 
 Usage::
 
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     if stale:
         for page in stale:
             print(f"build_labs: {page.relative_to(REPO_ROOT)} is not what its master gives "
-                  "now; run `make labs` and commit the result")
+                  "now; run `make labs`")
         return 1
     if args.check:
         print(f"build_labs: the {len(found)} student notebook(s) in book/labs/ are up to date")

@@ -52,11 +52,12 @@ PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 "$work/venv/bin/jupyter" nbconvert --to 
     --output executed.ipynb "$(basename "$notebook")" 2>&1 | grep -v "Kernel is running over TCP"
 echo "check_install: $(basename "$notebook") ran top to bottom against the installed wheel"
 
-lab=$(cd "$work/src" && ls book/labs/*.ipynb | head -n 1)
+# The page the book offers for download, which make writes from the master before a build.
+lab=$(cd "$repo" && ls book/labs/*.ipynb | head -n 1)
 quiet "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -c "$repo/requirements/lock.txt" "${wheel}[notebook,labs]"
 mkdir "$work/lab"
-cp "$work/src/$lab" "$work/lab/"
+cp "$repo/$lab" "$work/lab/"
 "$work/venv/bin/python" - "$work/src/labs/$(basename "$lab")" "$work/lab/$(basename "$lab")" <<'PY'
 import json
 import sys

@@ -6,7 +6,8 @@ For every master notebook in ``labs/``:
   the solutions), and so do the cells tagged ``otter_ignore``, which show the student's
   code on data and which grading skips;
 * ``scripts/build_labs.py --check`` builds the student notebook and the autograder and
-  fails if the student notebook committed in ``book/labs/`` is not what the master gives
+  fails if the student notebook in ``book/labs/`` (the book's page, which ``make test``
+  writes first) is not what the master gives
   (executing the master top to bottom is part of ``otter assign``: its test cells run);
 * the student notebook holds no solution code and no hidden test, and carries its
   public tests in its metadata, so that one downloaded file is enough to check answers;
@@ -143,7 +144,7 @@ def graded(tmp_path_factory) -> dict:
     """Build every lab, then grade its solution and each wrong answer."""
     out = tmp_path_factory.mktemp("labs")
     status = build_labs.main(["--check", "--no-run-tests", "--output", str(out)])
-    assert status == 0, "a student notebook in book/labs/ is stale: run `make labs`"
+    assert status == 0, "a student notebook in book/labs/ is missing or stale: run `make labs`"
     jobs = {}
     for master in MASTERS:
         autograder = out / master.stem / "autograder"
