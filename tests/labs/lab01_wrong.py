@@ -1,6 +1,6 @@
 """Deliberately wrong answers to lab 1, each with one mistake that students make.
 
-``tests/test_labs.py`` puts each one in place of the right answer in the solved lab
+``tests/test_labs_grading.py`` puts each one in place of the right answer in the solved lab
 (every other answer stays correct), grades the result with otter-grader and asserts
 which checks fail: exactly those in ``MISTAKES``, no more and no fewer. A check that
 passes one of these is too weak; a check that fails an answer it is not aimed at
