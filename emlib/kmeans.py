@@ -17,16 +17,18 @@ Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982
 """
 
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
+from .lloyd import HAVE_NUMBA, lloyd_step
 from .moments import spread_limit
 
 __all__ = ["KMeans"]
@@ -200,56 +202,47 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             return X[rng.choice(X.shape[0], self.n_clusters, replace=False)].copy()
         return np.array(self.init, dtype=X.dtype) - offset
 
-    def _update_centers(self, X, labels, centers):
-        r"""M-step with one-hot responsibilities; empty clusters as in the class Notes.
+    def _update_centers(self, X, labels, centers, sums, counts):
+        """M-step with one-hot responsibilities; empty clusters as in the class Notes.
 
-        The responsibility matrix is one-hot, so it is stored sparse: the product
-        :math:`R^\top X` then costs one pass over X instead of ``n_clusters`` passes.
-        ``centers`` are the centres ``labels`` was computed with.
+        ``centers`` are the centres ``labels`` was computed with; ``sums`` and ``counts``
+        are the sums and numbers of the points of each cluster (:mod:`emlib.lloyd`).
         """
-        n_samples = X.shape[0]
-        resp_T = sparse.csr_matrix(
-            (np.ones(n_samples, dtype=X.dtype), (labels, np.arange(n_samples))),
-            shape=(self.n_clusters, n_samples),
-        )
-        counts = np.bincount(labels, minlength=self.n_clusters).astype(X.dtype)
-        sums = resp_T @ X
         if counts.all():
-            return sums / counts[:, np.newaxis]
+            return sums / counts[:, np.newaxis].astype(X.dtype)
         _relocate_to_empty_clusters(X, labels, centers, sums, counts)
         # A cluster still empty has no mean, and J does not depend on its centre: it stays.
         new_centers = centers.copy()
         filled = counts > 0
-        new_centers[filled] = sums[filled] / counts[filled, np.newaxis]
+        new_centers[filled] = sums[filled] / counts[filled, np.newaxis].astype(X.dtype)
         return new_centers
 
     def _lloyd(self, X, centers, tol):
         # ||x||^2 is the same in every iteration and for every centre: it does not change
         # which centre is nearest, so it is added only to each point's own distance.
         x_sq = np.einsum("ij,ij->i", X, X)
-        rows = np.arange(X.shape[0])
         history = []
         labels_old = None
         strict = False
-        for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (returned below)
-            # Scale the small centre matrix, not X: "2.0 * X @ C.T" would copy all of X.
-            partial = X @ (-2.0 * centers).T
-            partial += (centers * centers).sum(axis=1)
-            labels = partial.argmin(axis=1)
-            d2_own = np.maximum(x_sq + partial[rows, labels], 0.0)
-            history.append(float(d2_own.sum()))
-            new_centers = self._update_centers(X, labels, centers)
-            shift = float(((new_centers - centers) ** 2).sum())
-            centers = new_centers
-            if labels_old is not None and np.array_equal(labels, labels_old):
-                strict = True
-                break
-            if shift <= tol:
-                break
-            labels_old = labels
+        # The compiled step runs its own threads, each with small matrix products.
+        single_blas = threadpool_limits(1, "blas") if HAVE_NUMBA else nullcontext()
+        with single_blas:
+            for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (returned below)
+                labels, sums, counts, inertia = lloyd_step(X, centers, x_sq)
+                history.append(inertia)
+                new_centers = self._update_centers(X, labels, centers, sums, counts)
+                shift = float(((new_centers - centers) ** 2).sum())
+                centers = new_centers
+                if labels_old is not None and np.array_equal(labels, labels_old):
+                    strict = True
+                    break
+                if shift <= tol:
+                    break
+                labels_old = labels
         if not strict:
             # The last update moved the centres: re-assign so labels match them.
             labels = squared_distances(X, centers).argmin(axis=1)
+        rows = np.arange(X.shape[0])
         inertia = float(squared_distances(X, centers)[rows, labels].sum())
         return centers, labels, inertia, n_iter, np.asarray(history)
 
