@@ -17,7 +17,6 @@ Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982
 """
 
 import warnings
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,9 +25,8 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
-from .lloyd import HAVE_NUMBA, lloyd_step
+from .lloyd import lloyd_step, one_blas_thread
 from .moments import spread_limit
 
 __all__ = ["KMeans"]
@@ -224,9 +222,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         history = []
         labels_old = None
         strict = False
-        # The compiled step runs its own threads, each with small matrix products.
-        single_blas = threadpool_limits(1, "blas") if HAVE_NUMBA else nullcontext()
-        with single_blas:
+        with one_blas_thread():
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (returned below)
                 labels, sums, counts, inertia = lloyd_step(X, centers, x_sq)
                 history.append(inertia)

@@ -30,6 +30,9 @@ kernel when Numba is installed and the fallback otherwise.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from functools import cache
+
 import numpy as np
 from scipy import sparse
 
@@ -38,8 +41,8 @@ try:
 except ImportError:  # The package works without Numba, more slowly.
     numba = None
 
-__all__ = ["BLOCK_ROWS", "N_GROUPS", "HAVE_NUMBA", "lloyd_step", "lloyd_step_compiled",
-           "lloyd_step_numpy"]
+__all__ = ["BLOCK_ROWS", "HAVE_NUMBA", "N_GROUPS", "PARALLEL_WORK", "lloyd_step",
+           "lloyd_step_compiled", "lloyd_step_numpy", "one_blas_thread"]
 
 # A block of 256 rows of 784 float64 features and its distances to 20 centres take about
 # 1.6 MB, which stays in a core's L2 cache between the product and the sums.
@@ -47,6 +50,9 @@ BLOCK_ROWS = 256
 # Fixed, not the number of threads, so that the order of the final sums is too; 16 keeps
 # 2 to 16 threads busy.
 N_GROUPS = 16
+# Below this many multiply-adds per iteration (N K D), the kernel runs on one thread:
+# waking threads then costs more than it saves.
+PARALLEL_WORK = 2**20
 HAVE_NUMBA = numba is not None
 
 
@@ -93,7 +99,6 @@ def lloyd_step_numpy(X, centers, x_sq):
 
 if HAVE_NUMBA:
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
     def _lloyd_groups(X, neg2_centers_T, centers_sq, x_sq, labels, group_sums, group_counts,
                       group_inertia):
         n_samples, n_features = X.shape
@@ -129,14 +134,20 @@ if HAVE_NUMBA:
                     for f in range(n_features):
                         group_sums[g, best, f] += X[n, f]
 
+    # One function, compiled twice: the serial version does the same groups in the same
+    # order, so the two give the same bits. Starting threads costs more than small data.
+    _lloyd_groups_parallel = numba.njit(parallel=True, cache=True, nogil=True)(_lloyd_groups)
+    _lloyd_groups_serial = numba.njit(cache=True, nogil=True)(_lloyd_groups)
+
 
 def lloyd_step_compiled(X, centers, x_sq):
     """One Lloyd iteration by the Numba kernel; same parameters and results as
     :func:`lloyd_step_numpy`.
 
-    Call it with BLAS limited to one thread (``threadpoolctl.threadpool_limits(1,
-    "blas")``): the kernel runs its groups on Numba's threads, each with its own small
-    matrix products, and a multi-threaded BLAS inside them would oversubscribe the cores.
+    Call it inside :func:`one_blas_thread`: the kernel runs its groups on Numba's
+    threads, each with its own small matrix products, and a multi-threaded BLAS inside
+    them would oversubscribe the cores. Below ``PARALLEL_WORK`` multiply-adds it runs the
+    same groups on one thread.
 
     Raises
     ------
@@ -157,13 +168,33 @@ def lloyd_step_compiled(X, centers, x_sq):
     group_sums = np.zeros((N_GROUPS, n_clusters, n_features), dtype=np.float64)
     group_counts = np.zeros((N_GROUPS, n_clusters), dtype=np.intp)
     group_inertia = np.zeros(N_GROUPS, dtype=np.float64)
-    _lloyd_groups(X, neg2_centers_T, centers_sq, np.asarray(x_sq, dtype=X.dtype), labels,
-                  group_sums, group_counts, group_inertia)
+    kernel = (_lloyd_groups_parallel if n_samples * n_clusters * n_features >= PARALLEL_WORK
+              else _lloyd_groups_serial)
+    kernel(X, neg2_centers_T, centers_sq, np.asarray(x_sq, dtype=X.dtype), labels,
+           group_sums, group_counts, group_inertia)
     # Added in group order whatever the number of threads: the same result on every machine.
     sums = group_sums[0].copy()
     for g in range(1, N_GROUPS):
         sums += group_sums[g]
     return labels, sums.astype(X.dtype), group_counts.sum(axis=0), float(group_inertia.sum())
+
+
+@cache
+def _threadpool_controller():
+    # Building a controller inspects every loaded library (about 10 ms): build it once.
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread, for the compiled step's own threads.
+
+    Without Numba, a context that changes nothing.
+    """
+    if not HAVE_NUMBA:
+        return nullcontext()
+    return _threadpool_controller().limit(limits=1, user_api="blas")
 
 
 def lloyd_step(X, centers, x_sq):

@@ -5,12 +5,11 @@ copies of points, ties, blocks that do not fill)."""
 import numba
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
-from emlib import KMeans
+from emlib import KMeans, lloyd
 from emlib import kmeans as kmeans_module
 from emlib.datasets import load_mnist
-from emlib.lloyd import BLOCK_ROWS, lloyd_step_compiled, lloyd_step_numpy
+from emlib.lloyd import BLOCK_ROWS, lloyd_step_compiled, lloyd_step_numpy, one_blas_thread
 
 
 def exact_step(X, centers):
@@ -38,7 +37,7 @@ def blobs(n, dtype, offset=0.0, seed=0):
 
 def both(X, centers):
     x_sq = np.einsum("ij,ij->i", X, X)
-    with threadpool_limits(1, "blas"):
+    with one_blas_thread():
         compiled = lloyd_step_compiled(X, centers, x_sq)
     return compiled, lloyd_step_numpy(X, centers, x_sq)
 
@@ -113,10 +112,20 @@ def test_the_result_does_not_depend_on_the_number_of_threads():
 def test_kmeans_fits_the_same_with_and_without_numba(monkeypatch, dtype):
     X, centers = blobs(3000, dtype, offset=1e4, seed=4)
     compiled = KMeans(6, init=centers, tol=0).fit(X)
-    monkeypatch.setattr(kmeans_module, "HAVE_NUMBA", False)
     monkeypatch.setattr(kmeans_module, "lloyd_step", lloyd_step_numpy)
     plain = KMeans(6, init=centers, tol=0).fit(X)
     np.testing.assert_array_equal(compiled.labels_, plain.labels_)
     assert compiled.n_iter_ == plain.n_iter_
     np.testing.assert_allclose(compiled.cluster_centers_, plain.cluster_centers_,
                                rtol=10 * np.finfo(dtype).eps)
+
+
+def test_small_data_run_the_same_groups_on_one_thread(monkeypatch):
+    X, centers = blobs(5000, np.float64, seed=5)
+    x_sq = np.einsum("ij,ij->i", X, X)
+    assert X.size * len(centers) < lloyd.PARALLEL_WORK
+    serial = lloyd_step_compiled(X, centers, x_sq)
+    monkeypatch.setattr(lloyd, "PARALLEL_WORK", 0)
+    parallel = lloyd_step_compiled(X, centers, x_sq)
+    for a, b in zip(serial, parallel, strict=True):
+        np.testing.assert_array_equal(a, b)
