@@ -1,18 +1,32 @@
-"""emlib against scikit-learn, side by side in one process: time per EM / Lloyd iteration.
+"""emlib against scikit-learn, side by side in one process, with a pass or miss per target.
 
 Both libraries get the same data and the same initial parameters. The cost of one iteration
 is measured as (t(long run) - t(short run)) / (difference in iterations), so that input
 validation and initialisation are left out; the median over repeats is reported with the
-ratio emlib / scikit-learn (below 1 means emlib is faster).
+ratio emlib / reference (below 1 means emlib is faster). Sections:
 
-Run from the repository root:  python benchmarks/bench.py  [--quick]
+* ``gaussian``: GaussianMixture per iteration against scikit-learn, and float32 against
+  float64;
+* ``kmeans``: KMeans per iteration and over a whole fit from the same centres, against
+  scikit-learn's Lloyd, on blobs and on 60,000 binarised MNIST images, float64 and float32;
+* ``bernoulli``: BernoulliMixture per iteration against its two bare matrix products;
+* ``init``: the share of the default k-means start in a default fit to convergence;
+* ``scaling``: time per iteration for N = 10k, 30k, 60k and K = 10, 20, 50, with the
+  effective GFLOP/s against this machine's matrix-product rate, measured in the same run;
+* ``memory``: peak resident memory of a 60,000 x 784 Bernoulli fit, in a fresh process;
+* ``book`` (only when asked for): the nbval replay of every notebook, timed.
+
+Run from the repository root:  python benchmarks/bench.py [--quick] [SECTION ...]
 """
 
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import sklearn
@@ -24,6 +38,10 @@ from threadpoolctl import threadpool_info
 
 import emlib
 from emlib.datasets import load_mnist
+from emlib.em import _kmeans_labels
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("gaussian", "kmeans", "bernoulli", "init", "scaling", "memory", "book")
 
 
 def seconds(fn, repeats):
@@ -36,16 +54,20 @@ def seconds(fn, repeats):
     return float(np.median(times))
 
 
+def fit_quietly(model, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X)
+
+
 def per_iteration(make, X, short, long, repeats):
     """Median time of one iteration: the extra time of ``long - short`` more iterations."""
 
     def run(n_iter):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model = make(n_iter).fit(X)
+        model = fit_quietly(make(n_iter), X)
         assert model.n_iter_ == n_iter, f"stopped early after {model.n_iter_} iterations"
 
-    run(short)  # warm-up: imports, first-touch of memory
+    run(short)  # warm-up: imports, compilation, first touch of memory
     samples = [
         (seconds(lambda: run(long), 1) - seconds(lambda: run(short), 1)) / (long - short)
         for _ in range(repeats)
@@ -53,125 +75,254 @@ def per_iteration(make, X, short, long, repeats):
     return float(np.median(samples))
 
 
-def report(name, ours, theirs, target):
+def verdict(ratio, target):
+    return f"target <= {target:g}x: {'ok' if ratio <= target else 'MISSED'}"
+
+
+def report(name, ours, theirs, target, what="", unit="ms"):
     ratio = ours / theirs
-    verdict = "ok" if ratio <= target else "MISSED"
-    print(
-        f"{name:<44} {ours * 1e3:9.1f} ms {theirs * 1e3:9.1f} ms {ratio:7.2f}x"
-        f"  (target <= {target:.1f}x: {verdict})"
-    )
+    scale = 1e3 if unit == "ms" else 1.0
+    print(f"{name:<46} {ours * scale:9.1f} {unit} {theirs * scale:9.1f} {unit} {ratio:7.2f}x"
+          f"  ({what}{verdict(ratio, target)})")
 
 
-def gaussian(repeats, short, long):
-    X, _ = make_blobs(100_000, n_features=10, centers=10, cluster_std=2.0, random_state=0)
+def matmul_rate(dtype, n=2000, repeats=3):
+    """GFLOP/s of an n x n matrix product (2 n^3 flops) on this machine, now."""
+    rng = np.random.default_rng(0)
+    A, B = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
+    A @ B
+    return 2 * n**3 / seconds(lambda: A @ B, repeats) / 1e9
+
+
+def blobs(n=100_000, seed=0):
+    return make_blobs(n, n_features=10, centers=10, cluster_std=2.0, random_state=seed)[0]
+
+
+def mnist_60k():
+    """60,000 binary rows: the MNIST test set and five copies with 2% of bits flipped."""
+    digits = load_mnist(binarize=True)[0]
+    rng = np.random.default_rng(0)
+    copies = [digits] + [digits ^ (rng.random(digits.shape) < 0.02) for _ in range(5)]
+    return np.vstack(copies).astype(np.uint8)
+
+
+def gaussian(args):
+    X = blobs()
     rng = np.random.default_rng(0)
     K, D = 10, 10
     means = X[rng.choice(len(X), K, replace=False)]
-    for covariance_type, target in [
-        ("full", 0.5),
-        ("diag", 0.8),
-        ("tied", 1.0),
-        ("spherical", 1.0),
-    ]:
-        precisions = {
-            "full": np.stack([np.eye(D)] * K),
-            "tied": np.eye(D),
-            "diag": np.ones((K, D)),
-            "spherical": np.ones(K),
-        }[covariance_type]
-        kwargs = dict(
+    precisions = {
+        "full": np.stack([np.eye(D)] * K),
+        "tied": np.eye(D),
+        "diag": np.ones((K, D)),
+        "spherical": np.ones(K),
+    }
+    kwargs = {
+        covariance_type: dict(
             n_components=K,
             covariance_type=covariance_type,
             weights_init=np.full(K, 1 / K),
             means_init=means,
-            precisions_init=precisions,
+            precisions_init=precisions[covariance_type],
             init_params="random_from_data",  # skipped work: the *_init arrays win
             tol=0.0,
         )
-        ours = per_iteration(
-            lambda n, kw=kwargs: emlib.GaussianMixture(max_iter=n, **kw), X, short, long, repeats
-        )
-        theirs = per_iteration(
-            lambda n, kw=kwargs: SklearnGaussianMixture(max_iter=n, **kw), X, short, long, repeats
-        )
+        for covariance_type in precisions
+    }
+    times = {}
+    for covariance_type, target in [("full", 0.5), ("diag", 0.8), ("tied", 1.0),
+                                    ("spherical", 1.0)]:
+        kw = kwargs[covariance_type]
+        ours = per_iteration(lambda n, kw=kw: emlib.GaussianMixture(max_iter=n, **kw), X,
+                             args.short, args.long, args.repeats)
+        theirs = per_iteration(lambda n, kw=kw: SklearnGaussianMixture(max_iter=n, **kw), X,
+                               args.short, args.long, args.repeats)
+        times[covariance_type] = ours
         report(f"GaussianMixture {covariance_type:<9} N=100k D=10 K=10", ours, theirs, target)
+    X32 = X.astype(np.float32)
+    for covariance_type in ("full", "diag"):
+        kw = kwargs[covariance_type]
+        ours32 = per_iteration(lambda n, kw=kw: emlib.GaussianMixture(max_iter=n, **kw), X32,
+                               args.short, args.long, args.repeats)
+        report(f"GaussianMixture {covariance_type:<9} float32 / float64", ours32,
+               times[covariance_type], 0.6)
 
 
-def kmeans(repeats):
-    X, _ = make_blobs(100_000, n_features=10, centers=10, cluster_std=2.0, random_state=0)
-    digits = load_mnist(10_000, binarize=True)[0].astype(np.float64)
+def kmeans(args):
     for name, data, K in [
-        ("blobs N=100k D=10", X, 10),
-        ("binarised MNIST N=10k D=784", digits, 10),
+        ("blobs N=100k D=10 K=10", blobs(), 10),
+        ("binary MNIST N=60k D=784 K=20", mnist_60k(), 20),
     ]:
-        init = data[np.random.default_rng(1).choice(len(data), K, replace=False)]
-        # Boundary points may flip on rounding and change when Lloyd stops: time only
-        # iterations that both libraries run.
-        n_iter = min(
-            SklearnKMeans(K, init=init, n_init=1, tol=0).fit(data).n_iter_,
-            emlib.KMeans(K, init=init, tol=0).fit(data).n_iter_,
-            21,
-        )
-        short, long = 1, max(2, n_iter)
-        ours = per_iteration(
-            lambda n, c=init, k=K: emlib.KMeans(k, init=c, max_iter=n, tol=0),
-            data,
-            short,
-            long,
-            repeats,
-        )
-        theirs = per_iteration(
-            lambda n, c=init, k=K: SklearnKMeans(k, init=c, n_init=1, max_iter=n, tol=0),
-            data,
-            short,
-            long,
-            repeats,
-        )
-        report(f"KMeans {name}", ours, theirs, 1.0)
+        for dtype in (np.float64, np.float32):
+            X = data.astype(dtype)
+            init = X[np.random.default_rng(1).choice(len(X), K, replace=False)]
+            label = f"KMeans {name} {np.dtype(dtype).name}"
+            # Boundary points may flip on rounding and change when Lloyd stops: time only
+            # iterations that both libraries run.
+            n_iter = min(
+                SklearnKMeans(K, init=init, n_init=1, tol=0).fit(X).n_iter_,
+                emlib.KMeans(K, init=init, tol=0).fit(X).n_iter_,
+                21,
+            )
+            short, long = 1, max(2, n_iter)
+            ours = per_iteration(lambda n, c=init, k=K: emlib.KMeans(k, init=c, max_iter=n,
+                                                                      tol=0),
+                                 X, short, long, args.repeats)
+            theirs = per_iteration(
+                lambda n, c=init, k=K: SklearnKMeans(k, init=c, n_init=1, max_iter=n, tol=0),
+                X, short, long, args.repeats)
+            report(f"{label} / iteration", ours, theirs, 1.0)
+            ours_fit = emlib.KMeans(K, init=init)
+            theirs_fit = SklearnKMeans(K, init=init, n_init=1)
+            ours = seconds(lambda m=ours_fit, X=X: m.fit(X), args.repeats)
+            theirs = seconds(lambda m=theirs_fit, X=X: m.fit(X), args.repeats)
+            report(f"{label} / fit", ours, theirs, 1.0,
+                   f"{ours_fit.n_iter_} and {theirs_fit.n_iter_} iterations; ")
 
 
-def bernoulli(repeats, short, long):
-    digits = load_mnist(binarize=True)[0]
+def bernoulli(args):
+    X = mnist_60k()
     rng = np.random.default_rng(0)
-    # Six copies of the MNIST test set, each but the first with 2% of its bits flipped.
-    copies = [digits] + [digits ^ (rng.random(digits.shape) < 0.02) for _ in range(5)]
-    X = np.vstack(copies).astype(np.uint8)
     K = 20
     means = rng.uniform(0.25, 0.75, size=(K, X.shape[1]))
+    times = {}
     for dtype in (np.float64, np.float32):
         Xd = X.astype(dtype)
         W = np.log(means).astype(dtype)
         R = rng.dirichlet(np.ones(K), size=len(X)).astype(dtype)
-        products = seconds(lambda W=W, R=R, Xd=Xd: (W @ Xd.T, R.T @ Xd), repeats)
+        products = seconds(lambda W=W, R=R, Xd=Xd: (W @ Xd.T, R.T @ Xd), args.repeats)
         ours = per_iteration(
             lambda n, dt=dtype: emlib.BernoulliMixture(
-                K,
-                means_init=means,
-                weights_init=np.full(K, 1 / K),
-                max_iter=n,
-                tol=0,
-                init_params="random_from_data",
-                dtype=dt,
-            ),
-            X,
-            short,
-            long,
-            repeats,
-        )
-        ratio = ours / products
-        verdict = "ok" if ratio <= 1.5 else "MISSED"
-        print(
-            f"BernoulliMixture N=60k D=784 K=20 {np.dtype(dtype).name:<8}    {ours * 1e3:9.1f} ms"
-            f" {products * 1e3:9.1f} ms {ratio:7.2f}x  (two matrix products; target <= 1.5x:"
-            f" {verdict})"
-        )
+                K, means_init=means, weights_init=np.full(K, 1 / K), max_iter=n, tol=0,
+                init_params="random_from_data", dtype=dt),
+            X, args.short, args.long, args.repeats)
+        times[dtype] = ours
+        report(f"BernoulliMixture N=60k D=784 K=20 {np.dtype(dtype).name}", ours, products,
+               1.5, "against two matrix products; ")
+    report("BernoulliMixture float32 / float64", times[np.float32], times[np.float64], 0.6)
+
+
+def init_share(args):
+    """The default k-means start's share of a default fit, for the issue's two cases."""
+    for name, make, X in [
+        ("BernoulliMixture(20), binary MNIST N=60k",
+         lambda: emlib.BernoulliMixture(20, random_state=0), mnist_60k()),
+        ("GaussianMixture(10), blobs N=100k", lambda: emlib.GaussianMixture(10, random_state=0),
+         blobs()),
+    ]:
+        model = make()
+        total = seconds(lambda m=model, X=X: fit_quietly(m, X), 1)
+        # The start the fit made: k-means on the data as the fit sees them (float64).
+        X64 = X.astype(np.float64)
+        start = seconds(lambda X64=X64, K=model.n_components: _kmeans_labels(
+            X64, K, np.random.RandomState(0)), 1)
+        share = start / total
+        print(f"{'default start / fit: ' + name:<46} {start:9.2f} s  {total:9.2f} s "
+              f"{share:7.2f}   ({model.n_iter_} EM iterations; share "
+              f"{'<= 0.25: ok' if share <= 0.25 else '<= 0.25: MISSED'})")
+
+
+def scaling(args):
+    """Time per iteration as N and K grow, and the rate it reaches."""
+    rates = {np.float64: matmul_rate(np.float64), np.float32: matmul_rate(np.float32)}
+    print(f"matrix product on this machine: {rates[np.float64]:.1f} GFLOP/s float64, "
+          f"{rates[np.float32]:.1f} GFLOP/s float32")
+    images = mnist_60k()
+    points = blobs(60_000)
+    rng = np.random.default_rng(0)
+    # Multiply-adds x 2 of the matrix products of one iteration: Bernoulli, the E-step
+    # product and the M-step product (2 N D K each); k-means, the distance product; a full
+    # Gaussian mixture, the whitening of the E-step and the scatter of the M-step
+    # (about N D^2 each per component).
+    families = {
+        "BernoulliMixture D=784": (
+            images, lambda K, n: emlib.BernoulliMixture(
+                K, init_params="random_from_data", random_state=0, max_iter=n, tol=0),
+            lambda N, D, K: 4 * N * D * K),
+        "KMeans D=784": (
+            images.astype(np.float64), lambda K, n: emlib.KMeans(
+                K, init="random", random_state=0, max_iter=n, tol=0),
+            lambda N, D, K: 2 * N * D * K),
+        "GaussianMixture full D=10": (
+            points, lambda K, n: emlib.GaussianMixture(
+                K, init_params="random_from_data", random_state=0, max_iter=n, tol=0),
+            lambda N, D, K: 4 * N * D * D * K),
+    }
+    print(f"{'':34} {'K=10':>20} {'K=20':>20} {'K=50':>20}")
+    for family, (data, make, flops) in families.items():
+        for N in (10_000, 30_000, 60_000):
+            X = data[rng.permutation(len(data))[:N]]
+            cells = []
+            for K in (10, 20, 50):
+                t = per_iteration(lambda n, K=K, make=make: make(K, n), X, 2, args.scaling_long,
+                                  max(1, args.repeats // 2))
+                gflops = flops(N, X.shape[1], K) / t / 1e9
+                cells.append(f"{t * 1e3:7.1f} ms {gflops / rates[np.float64]:5.0%} mm")
+            print(f"{family + f' N={N // 1000}k':<34} " + " ".join(f"{c:>20}" for c in cells))
+
+
+MEMORY_CHILD = """
+import resource, sys, numpy as np, emlib
+from benchmarks.bench import mnist_60k
+X = mnist_60k()
+dtype = np.dtype(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+emlib.BernoulliMixture(20, init_params="random_from_data", random_state=0, max_iter=5,
+                       tol=0, dtype=dtype).fit(X)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, peak, X.shape[0] * X.shape[1] * dtype.itemsize)
+"""
+
+
+def memory(args):
+    """Peak RSS of a 60,000 x 784 Bernoulli fit (K = 20), each dtype in a fresh process."""
+    for dtype in ("float64", "float32"):
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, dtype], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+        before, peak, data = int(out[0]) * 1024, int(out[1]) * 1024, int(out[2])
+        print(f"{'peak RSS, BernoulliMixture 60k x 784 ' + dtype:<46} {peak / 2**20:9.0f} MiB"
+              f"   before the fit {before / 2**20:.0f} MiB; X in {dtype}: "
+              f"{data / 2**20:.0f} MiB; the fit added {(peak - before) / data:.2f}x X")
+
+
+def book(args):
+    """The nbval replay of every notebook, two workers, as make test runs it (one kernel)."""
+    notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+         "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-n", "2", "--durations=0",
+         *notebooks],
+        cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"})
+    total = time.perf_counter() - start
+    per_notebook = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].endswith("s") and "::" in parts[-1]:
+            name = parts[-1].split("::")[0]
+            per_notebook[name] = per_notebook.get(name, 0.0) + float(parts[0][:-1])
+    for name, t in sorted(per_notebook.items()):
+        print(f"{'nbval ' + Path(name).stem:<46} {t:9.1f} s   "
+              f"(target <= 30 s: {'ok' if t <= 30 else 'MISSED'})")
+    status = "passed" if done.returncode == 0 else "FAILED"
+    print(f"{'nbval replay, all notebooks, 2 workers':<46} {total:9.1f} s   ({status}; "
+          f"target <= 90 s: {'ok' if total <= 90 else 'MISSED'})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", metavar="SECTION",
+                        help=f"any of {', '.join(SECTIONS)} (default: all but book)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
     args = parser.parse_args()
-    repeats, short, long = (1, 2, 4) if args.quick else (5, 5, 25)
+    args.repeats, args.short, args.long = (1, 2, 4) if args.quick else (5, 5, 25)
+    args.scaling_long = 4 if args.quick else 8
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(SECTIONS)}")
+    sections = args.sections or [s for s in SECTIONS if s != "book"]
     blas = [
         f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
         for i in threadpool_info()
@@ -182,10 +333,11 @@ def main():
         f"python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, BLAS: {'; '.join(sorted(set(blas)))}"
     )
-    print(f"{'':44} {'emlib':>12} {'reference':>12} {'ratio':>8}")
-    gaussian(repeats, short, long)
-    kmeans(repeats)
-    bernoulli(repeats, short, long)
+    print(f"{'':46} {'emlib':>12} {'reference':>12} {'ratio':>8}")
+    functions = {"gaussian": gaussian, "kmeans": kmeans, "bernoulli": bernoulli,
+                 "init": init_share, "scaling": scaling, "memory": memory, "book": book}
+    for section in sections:
+        functions[section](args)
 
 
 if __name__ == "__main__":
