@@ -89,11 +89,20 @@ def shared_kmeans_starts():
         _KMEANS_STARTS.reset(token)
 
 
-def _kmeans_labels(X, n_components, rng):
-    """The k-means partition of a default start, from the shared store when one is active."""
+def _kmeans_labels(X, n_components, rng, max_iter=300):
+    """The k-means partition of a default start, from the shared store when one is active.
+
+    ``max_iter`` caps Lloyd's iterations; 300 is scikit-learn's default, which its
+    GaussianMixture uses for its own start.
+    """
     store = _KMEANS_STARTS.get()
+
+    def partition():
+        return KMeans(n_clusters=n_components, n_init=1, max_iter=max_iter,
+                      random_state=rng).fit(X).labels_
+
     if store is None:
-        return KMeans(n_clusters=n_components, n_init=1, random_state=rng).fit(X).labels_
+        return partition()
     _, keys, position, has_gauss, cached = rng.get_state()
     data = np.ascontiguousarray(X)
     key = (
@@ -101,14 +110,14 @@ def _kmeans_labels(X, n_components, rng):
         data.shape,
         data.dtype.str,
         n_components,
+        max_iter,
         keys.tobytes(),
         position,
         has_gauss,
         cached,
     )
     if key not in store:
-        labels = KMeans(n_clusters=n_components, n_init=1, random_state=rng).fit(X).labels_
-        store[key] = (labels, rng.get_state())
+        store[key] = (partition(), rng.get_state())
     labels, state_after = store[key]
     rng.set_state(state_after)
     return labels
@@ -305,6 +314,10 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ``params_history_``.
     """
 
+    # Lloyd iterations of the default k-means start ("kmeans"): scikit-learn's default, so
+    # that GaussianMixture starts where scikit-learn's does. A family may stop it earlier.
+    _kmeans_start_max_iter = 300
+
     def __init__(
         self,
         n_components,
@@ -409,7 +422,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         n_samples, K = X.shape[0], self.n_components
         resp = np.zeros((n_samples, K), dtype=X.dtype)
         if self.init_params == "kmeans":
-            labels = _kmeans_labels(X, K, rng)
+            labels = _kmeans_labels(X, K, rng, self._kmeans_start_max_iter)
             resp[np.arange(n_samples), labels] = 1.0
         elif self.init_params == "k-means++":
             _, indices = kmeans_plusplus(X, K, random_state=rng)

@@ -121,3 +121,30 @@ def test_a_repeated_start_runs_em_once(monkeypatch):
     assert len(runs) == 10  # random responsibilities never repeat
     reference = GaussianMixture(1, n_init=1, random_state=0).fit(X)
     np.testing.assert_array_equal(one.means_, reference.means_)
+
+
+# One EM iteration, to read the start: not converging is the point.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_bernoulli_start_stops_lloyd_early_and_gaussian_start_is_scikit_learns():
+    from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+    from emlib import BernoulliMixture, GaussianMixture, KMeans
+    from emlib.datasets import load_mnist
+
+    X = load_mnist(2000, binarize=True)[0].astype(np.float64)
+    converged = KMeans(10, random_state=0).fit(X).labels_
+    capped = KMeans(10, max_iter=20, random_state=0).fit(X).labels_
+    assert not np.array_equal(capped, converged)  # else the cap changes nothing here
+    model = BernoulliMixture(10, max_iter=1, tol=0, random_state=0, keep_history=True)
+    start = model.fit(X).params_history_[0]
+    counts = np.bincount(capped, minlength=10)
+    class_means = np.stack([X[capped == k].mean(axis=0) for k in range(10)])
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(start["weights"], counts / counts.sum(), rtol=1e-12)
+    np.testing.assert_allclose(start["means"], np.clip(class_means, eps, 1 - eps),
+                               rtol=1e-12, atol=1e-14)
+
+    blobs = np.random.default_rng(0).normal(size=(300, 2)) * [1, 3]
+    ours = GaussianMixture(3, max_iter=1, tol=0, random_state=0).fit(blobs)
+    theirs = SklearnGaussianMixture(3, max_iter=1, tol=0, random_state=0).fit(blobs)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-10)
