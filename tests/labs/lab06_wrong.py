@@ -7,13 +7,14 @@ passes one of these is too weak; a check that fails an answer it is not aimed at
 punishes the student twice.
 
 Each function is written as a student would write it in the notebook, with the
-notebook's names (``np``, ``log_bernoulli_density``) taken from the notebook's globals;
-the test renames it to the function the question asks for.
+notebook's names (``np``, ``log_bernoulli_density``, ``e_step``, ``m_step``) taken from
+the notebook's globals; the test renames it to the function the question asks for.
 """
 
 import numpy as np
 
-log_bernoulli_density = None  # the notebook's own log_bernoulli_density, at grading time
+# The notebook's own functions, at grading time.
+log_bernoulli_density = e_step = m_step = None
 
 
 def log_density_of_product(X, means):
@@ -81,6 +82,30 @@ def m_step_pseudo_counts_on_top(X, resp, pixel_prior=0.0, weight_prior=0.0):
     return weights, means
 
 
+def e_step_shift_by_minus_inf(X, weights, means):
+    # Mistake: the log-sum-exp without the guard of an image that is impossible under
+    # every component: its shift m_n is -inf, a - m_n is -inf - (-inf) = nan, and so is
+    # log p(x_n), which should be -inf.
+    with np.errstate(divide="ignore"):
+        a = np.log(weights) + log_bernoulli_density(X, means)
+    m = a.max(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_px = m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))
+        resp = np.exp(a - log_px)
+    return resp, log_px[:, 0]
+
+
+def fit_em_ignores_the_prior(X, weights, means, n_iter, pixel_prior=0.0, weight_prior=0.0):
+    # Mistake: the loop calls m_step without the pseudo-counts, so every fit is by
+    # maximum likelihood whatever pixel_prior and weight_prior say.
+    history = []
+    for _ in range(n_iter):
+        resp, log_px = e_step(X, weights, means)
+        history.append(log_px.mean())
+        weights, means = m_step(X, resp)
+    return weights, means, np.array(history)
+
+
 # For each wrong answer: the function it replaces, and the checks (test functions of the
 # master notebook, by question) that must fail. Every check not listed must pass. A wrong
 # log-density also fails the checks of questions 2 and 4 whose right answers call it on
@@ -110,4 +135,7 @@ MISTAKES = {
     "m_step_pseudo_counts_on_top": (
         "m_step", {"q3": {"test_map", "test_map_empty_component", "test_784d"},
                    "q4": {"test_mnist_map"}}),
+    # Both are caught by hidden checks only: these entries keep those checks honest.
+    "e_step_shift_by_minus_inf": ("e_step", {"q2": {"test_impossible_image"}}),
+    "fit_em_ignores_the_prior": ("fit_em", {"q4": {"test_mnist_map"}}),
 }
