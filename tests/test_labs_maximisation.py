@@ -89,3 +89,71 @@ def test_a_check_against_it_fails_wrong_m_steps(wrong, a):
                                               r"largest difference.*Look at: the "):
         check_matches(wrong, numerical_bernoulli_m_step, [case],
                       output=lambda out: out[1])
+
+
+# More wrong M-steps that students write, each checked against the numerical maximiser
+# on the output it gets wrong (0: the weights, 1: the means), with the prior strengths
+# that expose it; cheaper than planting each in the graded notebook.
+def weight_denominator_without_k(X, resp, a=0.0, b=0.0):
+    # b added once to the denominator of pi instead of K b: the weights do not sum to 1.
+    counts = resp.sum(axis=0)
+    return (counts + b) / (len(X) + b), closed_form(X, resp, a, b)[1]
+
+
+def weight_prior_ignored(X, resp, a=0.0, b=0.0):
+    counts = resp.sum(axis=0)
+    return counts / len(X), closed_form(X, resp, a, b)[1]
+
+
+def pixel_prior_once_in_denominator(X, resp, a=0.0, b=0.0):
+    # a "on" pseudo-counts in the numerator, but only a (not 2a) in the denominator.
+    counts = resp.sum(axis=0)
+    return closed_form(X, resp, a, b)[0], (resp.T @ X + a) / (counts + a)[:, None]
+
+
+def beta_parameters_as_pseudo_counts(X, resp, a=0.0, b=0.0):
+    # The Beta(a + 1, a + 1) parameters used as pseudo-counts: the posterior mean under
+    # that prior, (s + a + 1) / (N_k + 2a + 2), not its mode; wrong even when a = 0.
+    counts = resp.sum(axis=0)
+    return closed_form(X, resp, a, b)[0], (resp.T @ X + a + 1) / (counts + 2 * a + 2)[:, None]
+
+
+def hard_assignments(X, resp, a=0.0, b=0.0):
+    # Each image counted for its most responsible component only (k-means' M-step).
+    return closed_form(X, np.eye(resp.shape[1])[resp.argmax(axis=1)], a, b)
+
+
+@pytest.mark.parametrize(("wrong", "a", "b", "part"), [
+    (weight_denominator_without_k, 0.0, 2.0, 0),
+    (weight_prior_ignored, 0.5, 2.0, 0),
+    (pixel_prior_once_in_denominator, 0.5, 0.0, 1),
+    (beta_parameters_as_pseudo_counts, 0.0, 0.0, 1),
+    (hard_assignments, 0.0, 0.0, 0),
+    (hard_assignments, 0.0, 0.0, 1),
+])
+def test_it_catches_more_wrong_m_steps(wrong, a, b, part):
+    X, resp = data(4)
+    case = Case("40 images of 7 pixels", (X, resp, a, b), "eq-lab06-map")
+    check_matches(closed_form, numerical_bernoulli_m_step, [case],
+                  output=lambda out: out[part])
+    with pytest.raises(AssertionError, match=r"largest difference"):
+        check_matches(wrong, numerical_bernoulli_m_step, [case],
+                      output=lambda out: out[part])
+
+
+def right_but_different(X, resp, a=0.0, b=0.0):
+    # Other valid formulas: einsum for the counts, the weights normalised by their own
+    # sum (which is N + K b, since every row of resp sums to one), no clip.
+    counts = np.einsum("nk->k", resp)
+    means = (np.einsum("nk,nd->kd", resp, X) + a) / (counts[:, None] + 2 * a)
+    weights = counts + b
+    return weights / weights.sum(), means
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.0, 0.0), (0.5, 2.0), (1.0, 1.0)])
+def test_a_right_but_different_m_step_passes(a, b):
+    X, resp = data(5)
+    case = Case("40 images of 7 pixels", (X, resp, a, b), "eq-lab06-map")
+    for part in (0, 1):
+        check_matches(right_but_different, numerical_bernoulli_m_step, [case],
+                      output=lambda out, part=part: out[part])
