@@ -108,7 +108,10 @@ def kmeans_plusplus_last_centre_only(X, n_clusters, rng):
 # loop calls the student's own assign and update_centres, so a mistake there also fails
 # the checks of question 3 whose runs meet it: every run for the assignment, and the run
 # that starts with an empty cluster for the update. Those checks are aimed at exactly
-# that mistake too: the loop cannot follow scikit-learn's path with a wrong step.
+# that mistake too: the loop cannot follow scikit-learn's path with a wrong step. One more
+# wrong update, which moves the farthest point but leaves it in its old cluster's mean, fails
+# the same checks of question 2 with its own message; tests/test_labs_kmeans.py covers it,
+# so that grading it here does not lengthen `make test`.
 MISTAKES = {
     "assign_argmin_over_samples": (
         "assign", {"q1": {"test_labels", "test_inertia", "test_784d",
