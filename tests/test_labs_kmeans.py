@@ -2,6 +2,7 @@
 emlib's among them) pass, wrong ones fail with a message that names the case and says
 what to look at."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -19,6 +20,7 @@ from emlib.labs.kmeans import (
     check_lloyd_matches,
     check_seeding_distinct,
     check_seeding_distribution,
+    check_seeding_repeatable,
     d2_sampling_probabilities,
 )
 
@@ -235,3 +237,158 @@ def test_points_instead_of_indices_are_explained():
     case = Case("five points", (X5, 2, np.random.default_rng(5)), "indices")
     with pytest.raises(AssertionError, match="return the indices of the chosen points"):
         check_seeding_distinct(lambda X, k, rng: X[:k], case, n_draws=1)
+
+
+def test_a_seeding_with_a_fixed_first_centre_is_told_about_the_first_centre():
+    # Its second centre follows D^2 given the first, so only the first level shows it.
+    def first_is_zero(X, n_clusters, rng):
+        d2 = ((X - X[0]) ** 2).sum(axis=1)
+        return np.array([0, rng.choice(len(X), p=d2 / d2.sum())])
+
+    case = Case("five points", (X5, 2, np.random.default_rng(6)), "uniform first")
+    with pytest.raises(AssertionError, match="your seeding chose point 0 as the first "
+                                             "centre in 2000 of 2000 draws; the first "
+                                             "centre is uniform over the 5 points"):
+        check_seeding_distribution(first_is_zero, case, depth=2, n_draws=2000)
+
+
+def test_a_seeding_that_adds_up_the_distances_fails():
+    def summed(X, n_clusters, rng):
+        chosen = [rng.integers(len(X))]
+        d2 = ((X - X[chosen[0]]) ** 2).sum(axis=1)
+        for _ in range(1, n_clusters):
+            chosen.append(rng.choice(len(X), p=d2 / d2.sum()))
+            d2 = d2 + ((X - X[chosen[-1]]) ** 2).sum(axis=1)
+        return np.array(chosen)
+
+    X6 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [5.0, 5.0], [6.0, 4.0], [-3.0, 4.0]])
+    case = Case("six points", (X6, 3, np.random.default_rng(7)), "nearest")
+    with pytest.raises(AssertionError, match="probability 0|after the centres"):
+        check_seeding_distribution(summed, case, depth=3, n_draws=2000)
+
+
+def test_a_seeding_that_ignores_its_generator_is_not_repeatable():
+    calls = itertools.count()
+
+    def outside_state(X, n_clusters, rng):
+        # Like np.random.*: a state outside rng, which every call advances (seeded here,
+        # so that the test is deterministic).
+        return np.random.default_rng(next(calls)).choice(len(X), n_clusters, replace=False)
+
+    X6 = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [30.0]])
+    case = Case("six points", (X6, 4, np.random.default_rng(8)), "rng")
+    check_seeding_repeatable(sklearn_plain, case)
+    with pytest.raises(AssertionError, match="two calls with generators in the same state "
+                                             "chose"):
+        check_seeding_repeatable(outside_state, case)
+
+
+def relocate_same_point(X, labels, centres):
+    # Every empty cluster gets the one farthest point.
+    new = means_only(X, labels, centres)
+    d2 = ((X - centres[labels]) ** 2).sum(axis=1)
+    n = int(d2.argmax())
+    empty = np.flatnonzero(np.bincount(labels, minlength=len(centres)) == 0)
+    new[empty] = X[n]
+    rest = (labels == labels[n]) & (np.arange(len(X)) != n)
+    new[labels[n]] = X[rest].mean(axis=0)
+    return new
+
+
+def _relocated(X, labels, reference):
+    # The relocation rule with the distances measured from ``reference``.
+    new = means_only(X, labels, reference)
+    empty = np.flatnonzero(np.bincount(labels, minlength=len(reference)) == 0)
+    d2 = ((X - reference[labels]) ** 2).sum(axis=1)
+    far = np.argsort(d2)[::-1][:empty.size]
+    keep = np.ones(len(X), dtype=bool)
+    keep[far] = False
+    new[empty] = X[far]
+    for k in set(labels[far]):
+        new[k] = X[keep & (labels == k)].mean(axis=0)
+    return new
+
+
+def test_the_same_point_for_two_empty_clusters_is_named_as_such():
+    with pytest.raises(AssertionError, match=r"its new centre is point \d+, which you also "
+                                             r"gave to cluster \d; with 2 empty clusters, "
+                                             r"the rule moves the 2 points farthest"):
+        check_centre_update(relocate_same_point, TWO_EMPTY)
+
+
+def test_distances_from_the_new_means_fail():
+    # In this case the second farthest point from the old centres is not among the two
+    # farthest from the new means.
+    with pytest.raises(AssertionError, match="from the centre it was assigned to; with 2 "
+                                             "empty clusters"):
+        check_centre_update(lambda X, labels, C: _relocated(X, labels,
+                                                            means_only(X, labels, C)),
+                            TWO_EMPTY)
+    check_centre_update(lambda X, labels, C: _relocated(X, labels, C), TWO_EMPTY)
+
+
+POOR_START = np.array([[-2.0, -2.0], [0.0, -2.5], [2.0, -2.0]])
+
+
+def test_the_large_case_of_the_fixed_point_check_ends_with_a_tiny_move():
+    # Lab 2's fixed-point check runs 20,000 points of the three blobs from the chapter's
+    # poor start; the lab says that the last label change moves one point and no
+    # coordinate of a centre by as much as 0.001, so that a loop that stops when the
+    # centres move little stops one iteration before the fixed point.
+    X, _ = three_blobs_2d(20_000, random_state=0)
+    centres, old, moves, changes = POOR_START, None, [], []
+    while True:
+        labels = pairwise_distances_argmin(X, centres)
+        if old is not None:
+            changes.append(int((labels != old).sum()))
+            if changes[-1] == 0:
+                break
+        new = np.array([X[labels == k].mean(axis=0) for k in range(3)])
+        moves.append(np.abs(new - centres).max())
+        centres, old = new, labels
+    assert changes[-2] == 1 and moves[-1] < 1e-3
+
+    def settles(X, centres, max_iter=300):
+        history, tol = [], 1e-4 * X.var(axis=0).mean()
+        for _ in range(max_iter):
+            labels = pairwise_distances_argmin(X, centres)
+            history.append(((X - centres[labels]) ** 2).sum())
+            new = one_iteration("sklearn")(X, labels, centres)
+            shift, centres = ((new - centres) ** 2).sum(), new
+            if shift <= tol:
+                break
+        return centres, labels, np.array(history)
+
+    case = Case("20,000 points", (X, POOR_START), "stop when the labels repeat")
+    check_lloyd_fixed_point(lloyd, case)
+    with pytest.raises(AssertionError, match="not a fixed point: 1 point"):
+        check_lloyd_fixed_point(settles, case)
+
+
+def test_loops_that_miscount_or_record_j_after_the_update_fail():
+    def drops_last(X, centres, max_iter=300):
+        history, old = [], None
+        for _ in range(max_iter):
+            labels = pairwise_distances_argmin(X, centres)
+            if old is not None and np.array_equal(labels, old):
+                break
+            history.append(((X - centres[labels]) ** 2).sum())
+            centres = one_iteration("sklearn")(X, labels, centres)
+            old = labels
+        return centres, labels, np.array(history)
+
+    def after_update(X, centres, max_iter=300):
+        history, old = [], None
+        for _ in range(max_iter):
+            labels = pairwise_distances_argmin(X, centres)
+            centres = one_iteration("sklearn")(X, labels, centres)
+            history.append(((X - centres[labels]) ** 2).sum())
+            if old is not None and np.array_equal(labels, old):
+                break
+            old = labels
+        return centres, labels, np.array(history)
+
+    with pytest.raises(AssertionError, match="your loop ran \\d+ iteration"):
+        check_lloyd_matches(drops_last, emlib_run, RUN, name="emlib")
+    with pytest.raises(AssertionError, match="your inertia history differs"):
+        check_lloyd_matches(after_update, emlib_run, RUN, name="emlib")

@@ -18,7 +18,8 @@ Each check runs the student's function on a :class:`~emlib.labs.checks.Case` and
 * :func:`check_seeding_distribution` compares the centres a k-means++ seeding draws with
   the exact probabilities of :math:`D^2` sampling (:func:`d2_sampling_probabilities`),
   cell by cell with exact binomial tests; :func:`check_seeding_distinct` checks that no
-  seeding picks a point twice or a copy of a point already chosen.
+  seeding picks a point twice or a copy of a point already chosen, and
+  :func:`check_seeding_repeatable` that it draws from the generator it is given.
 """
 
 from __future__ import annotations
@@ -40,13 +41,15 @@ __all__ = [
     "check_lloyd_matches",
     "check_seeding_distinct",
     "check_seeding_distribution",
+    "check_seeding_repeatable",
     "d2_sampling_probabilities",
 ]
 
 # The probability that a correct seeding fails check_seeding_distribution, whatever the
-# seed: each of the C cells of the table is tested with an exact binomial test at level
-# SEEDING_FALSE_FAILURE / C, and by the union bound the C tests together fail a correct
-# seeding with probability at most SEEDING_FALSE_FAILURE (Bonferroni).
+# seed: each of the C cells of its tables (the first index, the first two, ...) is tested
+# with an exact binomial test at level SEEDING_FALSE_FAILURE / C, and by the union bound
+# the C tests together fail a correct seeding with probability at most
+# SEEDING_FALSE_FAILURE (Bonferroni).
 SEEDING_FALSE_FAILURE = 1e-8
 
 
@@ -116,23 +119,37 @@ def check_centre_update(update: Callable, case: Case, *, rtol: float = 1e-7,
         # Every point at least as far as the m-th farthest may move: ties are all valid.
         threshold = np.sort(d2)[-empty.size]
         free = d2 >= threshold
-        farthest = int(np.argmax(d2))
+        order = np.argsort(d2)[::-1][:empty.size]
+        if empty.size == 1:
+            rule = ("the rule gives an empty cluster the point farthest from the centre "
+                    "it was assigned to, among the centres passed in (here point "
+                    f"{order[0]}, at squared distance {d2[order[0]]:.6g})")
+        else:
+            rule = (f"with {empty.size} empty clusters, the rule moves the "
+                    f"{empty.size} points farthest from the centres they were assigned "
+                    "to, among the centres passed in, one into each empty cluster "
+                    f"(here points {', '.join(map(str, order))}, at squared distances "
+                    f"{', '.join(f'{d2[i]:.6g}' for i in order)})")
+        given = {}
         for k in empty:
             match = np.flatnonzero(_close_rows(got[k], X, rtol, atol) & free)
             if match.size == 0:
+                on_point = np.flatnonzero(_close_rows(got[k], X, rtol, atol))
                 if np.allclose(got[k], centres[k], rtol=rtol, atol=atol):
                     what = "is still where it was"
-                elif _close_rows(got[k], X, rtol, atol).any():
-                    i = int(np.argmax(_close_rows(got[k], X, rtol, atol)))
-                    what = (f"is point {i}, at squared distance {d2[i]:.6g} from its "
-                            "centre")
+                elif on_point.size and int(on_point[0]) in given:
+                    i = int(on_point[0])
+                    what = f"is point {i}, which you also gave to cluster {given[i]}"
+                elif on_point.size:
+                    i = int(on_point[0])
+                    what = (f"is point {i}, at squared distance {d2[i]:.6g} from the "
+                            "centre it was assigned to")
                 else:
                     what = f"is {_rows(got[k])}, which is no data point"
                 raise _fail(case, f"cluster {k} has no point, and its new centre {what}; "
-                                  "the rule gives an empty cluster the point farthest "
-                                  f"from its own centre (here point {farthest}, at "
-                                  f"squared distance {d2[farthest]:.6g})")
+                                  f"{rule}")
             i = int(match[0])
+            given[i] = int(k)
             free[i] = False
             keep[i] = False
             expected[k] = X[i]
@@ -323,26 +340,43 @@ def _seeding_indices(out, case: Case, n_samples: int, n_clusters: int) -> np.nda
     return idx.astype(int)
 
 
+def _prefix_table(table: dict, length: int) -> dict:
+    """Sum a table of sequences over everything after their first ``length`` indices."""
+    out: dict = {}
+    for seq, value in table.items():
+        out[seq[:length]] = out.get(seq[:length], 0) + value
+    return out
+
+
+def _p_text(pvalue: float) -> str:
+    # binom's tails underflow to 0 far out; "0.0e+00" would read as "impossible".
+    return f"{pvalue:.1e}" if pvalue > 0 else "below 1e-300"
+
+
 def check_seeding_distribution(seeding: Callable, case: Case, *, depth: int,
                                n_draws: int) -> None:
     r"""Compare the first ``depth`` centres of many seedings with :math:`D^2` sampling.
 
     ``case.args`` are ``(X, n_clusters, rng)``; ``seeding`` is called ``n_draws`` times
     with the same generator (so every call draws new numbers) and returns the indices of
-    the chosen points. The sequences of the first ``depth`` indices are counted, and each
-    count is compared with its exact probability (:func:`d2_sampling_probabilities`) by
-    an exact two-sided binomial test (twice the smaller tail) at level
-    ``SEEDING_FALSE_FAILURE / C``, where :math:`C` is the number of sequences of positive
-    probability. By the union bound, a
-    correct seeding fails with probability below ``SEEDING_FALSE_FAILURE`` (1e-8). A
-    sequence of probability 0 (a point chosen twice, or a copy of a chosen point) fails
-    at once.
+    the chosen points. A sequence of probability 0 (a point chosen twice, or a copy of a
+    chosen point) fails at once. Then the draws are tested level by level: the first
+    index (uniform over the :math:`N` points), then the first two indices, and so on up
+    to the first ``depth``. At every level, the count of each sequence is compared with
+    its exact probability (:func:`d2_sampling_probabilities`) by an exact two-sided
+    binomial test (twice the smaller tail), at level ``SEEDING_FALSE_FAILURE / C``, where
+    :math:`C` is the number of sequences of positive probability at all levels together.
+    By the union bound, a correct seeding fails with probability below
+    ``SEEDING_FALSE_FAILURE`` (1e-8), whatever the seed. The first level that fails is
+    reported, so that a seeding whose first centre is not uniform is told so, and not
+    through the conditional frequencies of the next centre, which may look right.
 
     Raises
     ------
     AssertionError
-        Naming the sequence whose frequency is furthest from its probability, with the
-        conditional frequency of its last index and the probability it should have.
+        Naming, at the first level that fails, the sequence whose frequency is furthest
+        from its probability, with the conditional frequency of its last index and the
+        probability it should have.
     """
     X, n_clusters, _ = case.args
     X = np.asarray(X, dtype=float)
@@ -363,33 +397,67 @@ def check_seeding_distribution(seeding: Callable, case: Case, *, depth: int,
                               f"({count} of {n_draws} draws), which has probability 0: "
                               "a point chosen already, or a copy of one, is at distance 0 "
                               "from the chosen centres")
-    level = SEEDING_FALSE_FAILURE / len(exact)
-    cells = list(exact)
-    observed = np.array([counts[seq] for seq in cells])
-    p_cells = np.array([exact[seq] for seq in cells])
-    # Two-sided p-value: twice the smaller tail, a valid (conservative) exact test.
-    pvalues = np.minimum(1.0, 2.0 * np.minimum(binom.cdf(observed, n_draws, p_cells),
-                                               binom.sf(observed - 1, n_draws, p_cells)))
+    levels = [(_prefix_table(exact, d), _prefix_table(counts, d))
+              for d in range(1, depth + 1)]
+    level = SEEDING_FALSE_FAILURE / sum(len(table) for table, _ in levels)
+    for exact_d, counts_d in levels:
+        cells = list(exact_d)
+        observed = np.array([counts_d.get(seq, 0) for seq in cells])
+        p_cells = np.array([exact_d[seq] for seq in cells])
+        # Two-sided p-value: twice the smaller tail, a valid (conservative) exact test.
+        pvalues = np.minimum(1.0, 2.0 * np.minimum(
+            binom.cdf(observed, n_draws, p_cells), binom.sf(observed - 1, n_draws, p_cells)))
+        if pvalues.min() < level:
+            break
+    else:
+        return
     worst = cells[int(np.argmin(pvalues))]
     worst_p = float(pvalues.min())
-    if worst_p >= level:
-        return
     prefix, last = worst[:-1], worst[-1]
-    p_seq = exact[worst]
+    p_seq = exact_d[worst]
+    count = counts_d.get(worst, 0)
     if prefix:
-        n_prefix = sum(c for s, c in counts.items() if s[:-1] == prefix)
-        p_prefix = sum(p for s, p in exact.items() if s[:-1] == prefix)
+        n_prefix = sum(c for s, c in counts_d.items() if s[:-1] == prefix)
+        p_prefix = sum(p for s, p in exact_d.items() if s[:-1] == prefix)
         given = f"after the centres {prefix}, " if len(prefix) > 1 else (
             f"after the first centre {prefix[0]}, ")
-        detail = (f"{given}your seeding chose point {last} in {counts[worst]} of "
-                  f"{n_prefix} draws ({counts[worst] / max(n_prefix, 1):.4f}); D^2 "
+        detail = (f"{given}your seeding chose point {last} in {count} of "
+                  f"{n_prefix} draws ({count / max(n_prefix, 1):.4f}); D^2 "
                   f"sampling chooses it with probability {p_seq / p_prefix:.4f}")
     else:
         detail = (f"your seeding chose point {last} as the first centre in "
-                  f"{counts[worst]} of {n_draws} draws; uniform sampling chooses it with "
-                  f"probability {p_seq:.4f}")
+                  f"{count} of {n_draws} draws; the first centre is uniform over the "
+                  f"{len(X)} points, probability {p_seq:.4f} each")
     raise _fail(case, f"{detail} (over {n_draws} draws, a gap this large has probability "
-                      f"{worst_p:.1e} for a correct seeding)")
+                      f"{_p_text(worst_p)} for a correct seeding)")
+
+
+def check_seeding_repeatable(seeding: Callable, case: Case) -> None:
+    r"""Check that a seeding draws its random numbers from the generator it is given.
+
+    ``case.args`` are ``(X, n_clusters, rng)``. ``seeding`` is called twice, each time
+    with its own copy of the generator in the same state: the two results must be equal.
+    A seeding that draws from NumPy's global generator (``np.random.choice``), from the
+    module ``random`` or from a generator it makes itself (``np.random.default_rng()``)
+    gives different results, and no seed can then make a run repeatable; its draws may
+    still have the right distribution, which :func:`check_seeding_distribution` cannot
+    tell apart.
+
+    Raises
+    ------
+    AssertionError
+        If the two results differ, with both.
+    """
+    X, n_clusters, _ = case.args
+    # _call hands each call deep copies of the arguments: two generators in one state.
+    first, second = (_seeding_indices(_call(seeding, case, "student"), case, len(X),
+                                      n_clusters) for _ in range(2))
+    if not np.array_equal(first, second):
+        raise _fail(case, f"two calls with generators in the same state chose "
+                          f"{_rows(first)} and {_rows(second)}: your seeding draws "
+                          "random numbers from somewhere other than the generator rng "
+                          "it receives (np.random.*, the module random, or a new "
+                          "np.random.default_rng()), so no seed makes it repeatable")
 
 
 def check_seeding_distinct(seeding: Callable, case: Case, *, n_draws: int) -> None:

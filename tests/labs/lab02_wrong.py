@@ -68,6 +68,23 @@ def lloyd_assigns_once(X, centres, max_iter=300):
     return centres, labels, np.array(history)
 
 
+def lloyd_stops_when_centres_settle(X, centres, max_iter=300):
+    # Mistake: stop when the centres have almost stopped moving (scikit-learn's
+    # default tol=1e-4 times the mean variance), not when the labels repeat: in
+    # a large data set the run ends one iteration before a fixed point.
+    history = []
+    tol = 1e-4 * X.var(axis=0).mean()
+    for _ in range(max_iter):
+        labels, J = assign(X, centres)
+        history.append(J)
+        new = update_centres(X, labels, centres)
+        shift = ((new - centres) ** 2).sum()
+        centres = new
+        if shift <= tol:
+            break
+    return centres, labels, np.array(history)
+
+
 def kmeans_plusplus_distance_not_squared(X, n_clusters, rng):
     # Mistake: probabilities proportional to D, not D^2.
     n_samples = len(X)
@@ -103,15 +120,32 @@ def kmeans_plusplus_last_centre_only(X, n_clusters, rng):
     return np.array(chosen)
 
 
+
+def kmeans_plusplus_global_generator(X, n_clusters, rng):
+    # Mistake: NumPy's global generator instead of rng. The draws follow D^2
+    # sampling, but no seed makes a run repeatable.
+    n_samples = len(X)
+    chosen = [np.random.randint(n_samples)]  # noqa: NPY002 (the mistake)
+    d2 = ((X - X[chosen[0]]) ** 2).sum(axis=1)
+    for _ in range(1, n_clusters):
+        nxt = np.random.choice(n_samples, p=d2 / d2.sum())  # noqa: NPY002
+        chosen.append(nxt)
+        d2 = np.minimum(d2, ((X - X[nxt]) ** 2).sum(axis=1))
+    return np.array(chosen)
+
+
 # For each wrong answer: the function it replaces, and the checks (test functions of the
 # master notebook, by question) that must fail. Every check not listed must pass. Lloyd's
 # loop calls the student's own assign and update_centres, so a mistake there also fails
 # the checks of question 3 whose runs meet it: every run for the assignment, and the run
 # that starts with an empty cluster for the update. Those checks are aimed at exactly
-# that mistake too: the loop cannot follow scikit-learn's path with a wrong step. One more
-# wrong update, which moves the farthest point but leaves it in its old cluster's mean, fails
-# the same checks of question 2 with its own message; tests/test_labs_kmeans.py covers it,
-# so that grading it here does not lengthen `make test`.
+# that mistake too: the loop cannot follow scikit-learn's path with a wrong step. Further
+# wrong answers are tested against the check functions directly in
+# tests/test_labs_kmeans.py (fast, and without lengthening the grading of `make test`): an
+# update that leaves the moved point in its old cluster's mean, one that gives the same
+# farthest point to every empty cluster, one that measures the distances from the new
+# means; seedings with a fixed first centre or with the sum of the distances in place of
+# the nearest one; loops that do not count the last iteration or record J after the update.
 MISTAKES = {
     "assign_argmin_over_samples": (
         "assign", {"q1": {"test_labels", "test_inertia", "test_784d",
@@ -129,6 +163,9 @@ MISTAKES = {
     "lloyd_assigns_once": (
         "lloyd", {"q3": {"test_same_as_sklearn", "test_fixed_point", "test_784d",
                          "test_empty_during_run"}}),
+    # Only the public check on 20,000 points sees it: in the other runs the last label
+    # change still moves the centres by more than the tolerance.
+    "lloyd_stops_when_centres_settle": ("lloyd", {"q3": {"test_fixed_point"}}),
     "kmeans_plusplus_distance_not_squared": (
         "kmeans_plusplus", {"q4": {"test_second_centre", "test_third_centre",
                                    "test_784d"}}),
@@ -136,5 +173,9 @@ MISTAKES = {
         "kmeans_plusplus", {"q4": {"test_second_centre", "test_third_centre",
                                    "test_784d"}}),
     "kmeans_plusplus_last_centre_only": (
-        "kmeans_plusplus", {"q4": {"test_no_copies", "test_third_centre"}}),
+        "kmeans_plusplus", {"q4": {"test_repeatable_no_copies", "test_third_centre"}}),
+    # Its draws have the right distribution (it passes the statistical checks, which a
+    # correct seeding fails with probability below 1e-8); only the repeatability fails.
+    "kmeans_plusplus_global_generator": (
+        "kmeans_plusplus", {"q4": {"test_repeatable_no_copies"}}),
 }
