@@ -73,17 +73,14 @@ def log_likelihood_of_likelier_coin(heads, tosses, theta_a, theta_b, pi):
     return float(log_joint(heads, tosses, theta_a, theta_b, pi).max(axis=1).sum())
 
 
-def log_likelihood_without_shift(heads, tosses, theta_a, theta_b, pi):
-    # Mistake: log(sum(exp(a))) without the shift: e^a underflows for long sets.
-    a = log_joint(heads, tosses, theta_a, theta_b, pi)
-    with np.errstate(divide="ignore", under="ignore"):
-        return float(np.log(np.exp(a).sum(axis=1)).sum())
-
-
 # For each wrong answer: the function it replaces, and the checks (test functions of the
 # master notebook, by question) that must fail. Every check not listed must pass. A
 # mistake in log_joint also fails the checks of later questions whose right answers call
-# the student's own log_joint.
+# the student's own log_joint, and a mistake in any step fails the checks of em (question
+# 5), which calls the student's steps: those checks are aimed at exactly these mistakes.
+# Forgetting the shift of the log-sum-exp in log_likelihood is caught by q4's
+# test_long_sets, which log_joint_of_probabilities also fails; it is not planted
+# separately, to keep the grading time down.
 MISTAKES = {
     "log_joint_without_coefficient": (
         "log_joint", {"q1": {"test_short_sets", "test_long_sets", "test_certain_coin",
@@ -114,5 +111,4 @@ MISTAKES = {
         "log_likelihood", {"q4": {"test_short_sets", "test_long_sets", "test_certain_coin",
                                   "test_unequal_lengths"},
                            "q5": {"test_history_is_ell", "test_long_sets"}}),
-    "log_likelihood_without_shift": ("log_likelihood", {"q4": {"test_long_sets"}}),
 }
