@@ -44,6 +44,14 @@ def e_step_hard(heads, tosses, theta_a, theta_b, pi):
     return np.eye(2)[a.argmax(axis=1)]
 
 
+def e_step_without_weights(heads, tosses, theta_a, theta_b, pi):
+    # Mistake: the E-step of the chapter's exercise, where both coins have weight 1/2,
+    # kept after freeing pi: the weights log pi_k are left out of the posterior.
+    a = log_joint(heads, tosses, theta_a, theta_b, 0.5)
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def e_step_normalised_over_sets(heads, tosses, theta_a, theta_b, pi):
     # Mistake: each column (coin) sums to one over the sets, instead of each row.
     a = log_joint(heads, tosses, theta_a, theta_b, pi)
@@ -73,14 +81,19 @@ def log_likelihood_of_likelier_coin(heads, tosses, theta_a, theta_b, pi):
     return float(log_joint(heads, tosses, theta_a, theta_b, pi).max(axis=1).sum())
 
 
+def log_likelihood_without_shift(heads, tosses, theta_a, theta_b, pi):
+    # Mistake: the log of the sum of exp(a_mk) without the shift by the row's largest
+    # term: exp underflows to 0 for a long set far from both coins, and log 0 = -inf.
+    a = log_joint(heads, tosses, theta_a, theta_b, pi)
+    with np.errstate(divide="ignore"):
+        return float(np.log(np.exp(a).sum(axis=1)).sum())
+
+
 # For each wrong answer: the function it replaces, and the checks (test functions of the
 # master notebook, by question) that must fail. Every check not listed must pass. A
 # mistake in log_joint also fails the checks of later questions whose right answers call
 # the student's own log_joint, and a mistake in any step fails the checks of em (question
 # 5), which calls the student's steps: those checks are aimed at exactly these mistakes.
-# Forgetting the shift of the log-sum-exp in log_likelihood is caught by q4's
-# test_long_sets, which log_joint_of_probabilities also fails; it is not planted
-# separately, to keep the grading time down.
 MISTAKES = {
     "log_joint_without_coefficient": (
         "log_joint", {"q1": {"test_short_sets", "test_long_sets", "test_certain_coin",
@@ -95,6 +108,11 @@ MISTAKES = {
         "e_step", {"q2": {"test_short_sets", "test_long_sets", "test_certain_coin",
                           "test_unequal_lengths"},
                    "q5": {"test_fixed_point", "test_unequal_lengths", "test_long_sets"}}),
+    "e_step_without_weights": (
+        "e_step", {"q2": {"test_short_sets", "test_long_sets", "test_certain_coin",
+                          "test_unequal_lengths"},
+                   "q5": {"test_never_decreases", "test_fixed_point",
+                          "test_unequal_lengths", "test_long_sets"}}),
     "e_step_normalised_over_sets": (
         "e_step", {"q2": {"test_rows", "test_short_sets", "test_long_sets",
                           "test_certain_coin", "test_unequal_lengths"},
@@ -111,4 +129,6 @@ MISTAKES = {
         "log_likelihood", {"q4": {"test_short_sets", "test_long_sets", "test_certain_coin",
                                   "test_unequal_lengths"},
                            "q5": {"test_history_is_ell", "test_long_sets"}}),
+    "log_likelihood_without_shift": (
+        "log_likelihood", {"q4": {"test_long_sets"}}),
 }
