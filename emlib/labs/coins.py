@@ -204,9 +204,10 @@ def check_nondecreasing(history, case: Case, *, rtol: float = 1e-12) -> None:
     :math:`10^{-16} \sum_m n_m`, not :math:`10^{-16} |\ell|`. On the lab's longest case
     (30 sets of 10,000 tosses, :math:`|\ell| \approx 190`) a right EM goes down by at
     most about :math:`2 \times 10^{-11}` in 300 steps, an eighth of the allowance
-    :math:`1.9 \times 10^{-10}` of ``rtol = 1e-12``, under each BLAS kernel tried; the
-    wrong E- and M-steps of the lab's tests go down by :math:`4 \times 10^{-7}` or more.
-    Much longer sets would need a larger ``rtol``.
+    :math:`1.9 \times 10^{-10}` of ``rtol = 1e-12``, under each BLAS kernel tried
+    (default, Haswell, Prescott); the wrong answers that the lab's tests catch this way
+    go down by :math:`4 \times 10^{-7}` or more. Much longer sets would need a larger
+    ``rtol``.
 
     Parameters
     ----------
