@@ -234,7 +234,7 @@ def _compare_parameters(got, expected, case, label, rtol, atol):
     names = ("weights", "means", "covariances")
     for name, value, reference in zip(names, got, expected, strict=True):
         compare_arrays(value, reference, case, rtol=rtol, atol=atol,
-                       what=f"{label}, your {name}")
+                       what=f"{label}, your {name} array")
 
 
 def check_em_iterates(fit_gmm: Callable, case: Case, iterations: Sequence[int], *,
@@ -370,5 +370,5 @@ def check_ridge(m_step: Callable, case: Case, ridge: float) -> None:
                                (n_components, n_features, n_features))
     scale = max(float(np.abs(without).max(initial=0.0)), ridge)
     compare_arrays(with_ridge - without, expected, case, rtol=1e-7, atol=1e-12 * scale,
-                   what=f"your covariances with reg_covar={ridge} minus those with "
-                        "reg_covar=0")
+                   what=f"the difference of your covariances with reg_covar={ridge} "
+                        "and with reg_covar=0")
