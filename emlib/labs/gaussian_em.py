@@ -58,12 +58,49 @@ __all__ = [
     "check_em_iterates",
     "check_history_never_decreases",
     "check_ridge",
+    "element",
     "emlib_fit",
     "numpy_m_step",
     "reference_steps",
     "scipy_e_step",
     "sklearn_fit",
 ]
+
+
+def element(index: int, returns: str) -> Callable:
+    """A picker for the ``output`` argument of :func:`emlib.labs.check_matches`: entry
+    ``index`` of the tuple a function returns, or an explanation if it returns no tuple.
+
+    Parameters
+    ----------
+    index : int
+        Which entry of the tuple to compare.
+    returns : str
+        What the function should return, as the lab writes it, for example
+        ``"(resp, mean_log_likelihood)"``; its number of entries is the number of commas
+        plus one.
+
+    Returns
+    -------
+    callable
+        Applied to the output of both the student's function and the reference.
+    """
+    size = returns.count(",") + 1
+
+    def pick(out):
+        if out is None or out is Ellipsis:
+            raise AssertionError(
+                "your function returns " + ("nothing" if out is None else "'...'")
+                + f"; replace its ... with your code and return {returns}"
+                + f"\n  Look at: the return statement, which must give {returns}")
+        if not isinstance(out, tuple | list) or len(out) != size:
+            raise AssertionError(
+                f"your function returns a {type(out).__name__}, expected a tuple of "
+                f"{size}, {returns}\n  Look at: the return statement, which must give "
+                f"{returns}")
+        return out[index]
+
+    return pick
 
 
 def scipy_e_step(X, weights, means, covariances):
@@ -360,8 +397,11 @@ def check_ridge(m_step: Callable, case: Case, ridge: float) -> None:
     """
     def covariances(reg_covar):
         out = _call(m_step, Case(case.name, (*case.args, reg_covar), case.hint), "student")
+        if out is None or out is Ellipsis:
+            raise _fail(case, "m_step returns nothing; replace its ... with your code and "
+                              "return (weights, means, covariances)")
         if not isinstance(out, tuple | list) or len(out) != 3:
-            raise _fail(case, "m_step must return (weights, means, covariances)")
+            raise _fail(case, "m_step must return a tuple (weights, means, covariances)")
         return np.asarray(out[2], dtype=float)
 
     with_ridge, without = covariances(ridge), covariances(0.0)
