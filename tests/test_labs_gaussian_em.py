@@ -170,3 +170,21 @@ def test_check_ridge_isolates_the_ridge():
         check_ridge(everywhere, case, 0.25)
     with pytest.raises(AssertionError, match=r"you have 0, expected 0.25\n  Look at: add"):
         check_ridge(forgotten, case, 0.25)
+
+
+def test_sklearn_fit_rebuilds_the_history_without_lower_bounds(monkeypatch):
+    from sklearn.mixture import GaussianMixture
+
+    expected = sklearn_fit(X, *START, 1e-6, 1e-3, 100)
+    # As in scikit-learn before 1.7, which has no lower_bounds_.
+    fit = GaussianMixture.fit
+
+    def fit_without(self, *args, **kwargs):
+        fit(self, *args, **kwargs)
+        del self.lower_bounds_
+        return self
+
+    monkeypatch.setattr(GaussianMixture, "fit", fit_without)
+    rebuilt = sklearn_fit(X, *START, 1e-6, 1e-3, 100)
+    assert rebuilt[4] == expected[4] > 2
+    np.testing.assert_allclose(rebuilt[3], expected[3], rtol=1e-13)

@@ -178,7 +178,9 @@ def sklearn_fit(X, weights, means, covariances, reg_covar, tol, max_iter):
     weights, means, covariances : ndarray
         After the last M-step.
     history : ndarray of shape (n_iter,)
-        ``lower_bounds_``: the mean log-likelihood of every E-step.
+        The mean log-likelihood of every E-step: ``lower_bounds_`` (scikit-learn 1.7
+        and later), or with an older scikit-learn the ``lower_bound_`` of runs stopped
+        after 1, 2, ..., n_iter iterations.
     n_iter : int
     """
     from sklearn.exceptions import ConvergenceWarning
@@ -186,17 +188,27 @@ def sklearn_fit(X, weights, means, covariances, reg_covar, tol, max_iter):
 
     precisions = np.linalg.inv(covariances)
     precisions = (precisions + np.swapaxes(precisions, 1, 2)) / 2
-    model = GaussianMixture(
-        len(weights), covariance_type="full", weights_init=weights, means_init=means,
-        precisions_init=precisions, reg_covar=reg_covar, tol=tol, max_iter=max_iter,
-        random_state=0)
-    with warnings.catch_warnings():
-        # A run stopped by max_iter on purpose (to compare the iterates one by one) ends
-        # with a ConvergenceWarning that says only that: nothing to tell the student.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X)
-    return (model.weights_, model.means_, model.covariances_,
-            np.asarray(model.lower_bounds_), model.n_iter_)
+
+    def fit(max_iter):
+        model = GaussianMixture(
+            len(weights), covariance_type="full", weights_init=weights, means_init=means,
+            precisions_init=precisions, reg_covar=reg_covar, tol=tol, max_iter=max_iter,
+            random_state=0)
+        with warnings.catch_warnings():
+            # A run stopped by max_iter on purpose (to compare the iterates one by one)
+            # ends with a ConvergenceWarning that says only that: nothing to tell.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.fit(X)
+
+    model = fit(max_iter)
+    if hasattr(model, "lower_bounds_"):
+        history = np.asarray(model.lower_bounds_)
+    else:
+        # scikit-learn before 1.7 keeps only the last value, lower_bound_: the value of
+        # iteration t is the last one of a run stopped after t iterations.
+        history = np.array([fit(t).lower_bound_ for t in range(1, model.n_iter_)]
+                           + [model.lower_bound_])
+    return model.weights_, model.means_, model.covariances_, history, model.n_iter_
 
 
 def emlib_fit(X, weights, means, covariances, reg_covar, tol, max_iter):
