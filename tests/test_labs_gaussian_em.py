@@ -13,7 +13,9 @@ from emlib.labs.gaussian_em import (
     check_em_convergence,
     check_em_iterates,
     check_history_never_decreases,
+    check_moved_data,
     check_ridge,
+    check_scaled_responsibilities,
     emlib_fit,
     numpy_m_step,
     reference_steps,
@@ -188,3 +190,90 @@ def test_sklearn_fit_rebuilds_the_history_without_lower_bounds(monkeypatch):
     rebuilt = sklearn_fit(X, *START, 1e-6, 1e-3, 100)
     assert rebuilt[4] == expected[4] > 2
     np.testing.assert_allclose(rebuilt[3], expected[3], rtol=1e-13)
+
+
+def _m_step_variant(divisor="nk", centred=True, nk_offset=0.0):
+    """An M-step with one switchable mistake: the divisor of the scatter, centring on
+    the mean or not, a constant added to N_k."""
+    def m_step(X, resp, reg_covar):
+        nk = resp.sum(axis=0) + nk_offset
+        means = resp.T @ X / nk[:, None]
+        covariances = []
+        for k in range(resp.shape[1]):
+            d = X - means[k] if centred else X
+            scatter = (resp[:, k] * d.T) @ d
+            if not centred:  # the shortcut E[x x^T] - mu mu^T
+                scatter = scatter - nk[k] * np.outer(means[k], means[k])
+            divide = nk[k] if divisor == "nk" else len(X)
+            covariances.append(scatter / divide + reg_covar * np.eye(X.shape[1]))
+        return resp.sum(axis=0) / len(X), means, np.array(covariances)
+
+    return m_step
+
+
+def _tiny_case():
+    resp, _ = scipy_e_step(X, P["weights"], P["means"], P["covariances"])
+    resp[:, 2] = 1e-20 * np.random.default_rng(0).uniform(size=len(X))
+    resp[:, :2] *= (1 - resp[:, 2:]) / resp[:, :2].sum(axis=1, keepdims=True)
+    return Case("tiny", (X, resp, 0.0), "divide by N_k itself")
+
+
+def test_moving_the_data_catches_the_shortcut_and_nothing_else():
+    resp, _ = scipy_e_step(X, P["weights"], P["means"], P["covariances"])
+    case = Case("far", (0.1 * X, resp, 0.0), "use the deviations")
+    for right in (numpy_m_step, _m_step_variant(), _m_step_variant(divisor="n")):
+        check_moved_data(right, case, shift=(1e4, 1e4))
+    with pytest.raises(AssertionError, match=r"(?s)^case 'far': with the data moved by "
+                       r"\(10000, 10000\), your covariances and yours before the move "
+                       r"differ at .*Look at: use the deviations"):
+        check_moved_data(_m_step_variant(centred=False), case, shift=(1e4, 1e4))
+
+
+def test_scaling_tiny_responsibilities_catches_a_padded_or_wrong_divisor():
+    case = _tiny_case()
+    # Right, and wrong in ways that do not depend on the scale of one column.
+    for passes in (numpy_m_step, _m_step_variant(), _m_step_variant(centred=False)):
+        check_scaled_responsibilities(passes, case, component=2, scale=1e20)
+    with pytest.raises(AssertionError, match=r"your mean of component 2 and yours with "
+                       r"those responsibilities multiplied by 1e\+20 differ"):
+        check_scaled_responsibilities(_m_step_variant(nk_offset=1e-10), case, 2, 1e20)
+    with pytest.raises(AssertionError, match=r"your covariance of component 2 .*differ"):
+        check_scaled_responsibilities(_m_step_variant(divisor="n"), case, 2, 1e20)
+    with pytest.raises(AssertionError, match="m_step returns nothing"):
+        check_scaled_responsibilities(lambda *args: None, case, 2, 1e20)
+
+
+def test_loop_mistakes_that_only_the_stopping_rule_or_the_iterates_show():
+    def compares_with_itself(X, weights, means, covariances, reg_covar=1e-6, tol=1e-3,
+                             max_iter=100):
+        # The previous value is overwritten before the comparison: stops at once.
+        history, previous = [], None
+        for _ in range(max_iter):
+            resp, log_likelihood = e_step(X, weights, means, covariances)
+            weights, means, covariances = m_step(X, resp, reg_covar)
+            history.append(log_likelihood)
+            if previous is not None:
+                previous = log_likelihood
+                if abs(log_likelihood - previous) < tol:
+                    break
+            previous = log_likelihood
+        return weights, means, covariances, history
+
+    def records_the_new_parameters(X, weights, means, covariances, reg_covar=1e-6,
+                                   tol=1e-3, max_iter=100):
+        # The history holds l(theta_t), one E-step late.
+        history = []
+        resp, _ = e_step(X, weights, means, covariances)
+        for _ in range(max_iter):
+            weights, means, covariances = m_step(X, resp, reg_covar)
+            resp, log_likelihood = e_step(X, weights, means, covariances)
+            history.append(log_likelihood)
+            if len(history) > 1 and abs(history[-1] - history[-2]) < tol:
+                break
+        return weights, means, covariances, history
+
+    check_em_iterates(compares_with_itself, loop_case(), [1, 3])  # tol=0 hides it
+    with pytest.raises(AssertionError, match=r"your loop ran 2 iteration"):
+        check_em_convergence(compares_with_itself, loop_case(tol=1e-3, max_iter=100))
+    with pytest.raises(AssertionError, match=r"after max_iter=1 .*your history differs"):
+        check_em_iterates(records_the_new_parameters, loop_case(), [1, 3])

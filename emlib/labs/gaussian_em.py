@@ -32,9 +32,20 @@ The checks here compare them with code we did not write:
   the mean log-likelihood computed by the E-step of iteration :math:`t`, *before* that
   iteration's M-step, and returns the parameters after that M-step.
 
-:func:`check_ridge` checks a property instead of a value: the covariances computed with
-``reg_covar`` = :math:`\varepsilon` minus those computed with ``reg_covar`` = 0 must be
-:math:`\varepsilon I`. :func:`check_em_iterates`, :func:`check_em_convergence` and
+Three checks of the M-step test a property of the student's own results instead of a
+value, so that each one fails only for the mistake it is aimed at:
+
+* :func:`check_ridge`: the covariances computed with ``reg_covar`` = :math:`\varepsilon`
+  minus those computed with ``reg_covar`` = 0 must be :math:`\varepsilon I`;
+* :func:`check_moved_data`: moving every point by the same vector :math:`c` moves the
+  means by :math:`c` and leaves the covariances as they are, since
+  :math:`(x_n + c) - (\mu_k + c) = x_n - \mu_k`; a formula that subtracts two large
+  numbers (:math:`E[xx^\top] - \mu\mu^\top`) loses that invariance far from the origin;
+* :func:`check_scaled_responsibilities`: multiplying the responsibilities of one
+  component by a constant :math:`s > 0` leaves its mean and covariance as they are, since
+  both are ratios of sums of :math:`r_{nk}` with :math:`N_k` (degree zero in
+  :math:`r_{\cdot k}`); a constant added to :math:`N_k` breaks this when :math:`N_k` is
+  tiny. :func:`check_em_iterates`, :func:`check_em_convergence` and
 :func:`check_history_never_decreases` check the loop; they run it with the reference
 E- and M-steps in place of the student's (:func:`reference_steps`), so that a mistake in
 a step is charged to that step's question only, and a failure of the loop's checks is
@@ -57,7 +68,9 @@ __all__ = [
     "check_em_convergence",
     "check_em_iterates",
     "check_history_never_decreases",
+    "check_moved_data",
     "check_ridge",
+    "check_scaled_responsibilities",
     "element",
     "emlib_fit",
     "numpy_m_step",
@@ -169,9 +182,8 @@ def sklearn_fit(X, weights, means, covariances, reg_covar, tol, max_iter):
     """scikit-learn's EM from the given parameters.
 
     ``precisions_init`` is the inverse of ``covariances`` (symmetrised: scikit-learn
-    requires symmetric precisions). scikit-learn still runs k-means on ``X`` before it
-    applies the three ``*_init`` arrays, but with all three given the k-means result is
-    not used: the first E-step uses the given parameters.
+    requires symmetric precisions). With all three ``*_init`` arrays given, scikit-learn
+    (1.4 and later) runs no k-means: its first E-step uses the given parameters.
 
     Returns
     -------
@@ -424,3 +436,112 @@ def check_ridge(m_step: Callable, case: Case, ridge: float) -> None:
     compare_arrays(with_ridge - without, expected, case, rtol=1e-7, atol=1e-12 * scale,
                    what=f"the difference of your covariances with reg_covar={ridge} "
                         "and with reg_covar=0")
+
+
+def _m_step_output(m_step: Callable, case: Case, args: tuple):
+    """The student's ``(weights, means, covariances)`` on ``args``, as float arrays."""
+    out = _call(m_step, Case(case.name, args, case.hint), "student")
+    if out is None or out is Ellipsis:
+        raise _fail(case, "m_step returns nothing; replace its ... with your code and "
+                          "return (weights, means, covariances)")
+    if not isinstance(out, tuple | list) or len(out) != 3:
+        raise _fail(case, "m_step must return a tuple (weights, means, covariances)")
+    return [_as_float(value, case, name) for value, name
+            in zip(out, ("weights", "means", "covariances"), strict=True)]
+
+
+def _compare_own(got, expected, case: Case, what: str, other: str, rtol: float,
+                 atol: float) -> None:
+    """Explain how two results of the student's own function differ (no reference)."""
+    if got.shape != expected.shape:
+        raise _fail(case, f"the shape of {what} is {got.shape}, that of {other} "
+                          f"{expected.shape}")
+    close = np.isclose(got, expected, rtol=rtol, atol=atol)
+    if close.all():
+        return
+    with np.errstate(invalid="ignore"):
+        error = np.where(close, 0.0, np.abs(got - expected))
+    error[np.isnan(error)] = np.inf
+    worst = np.unravel_index(np.argmax(error), error.shape)
+    at = "[" + ", ".join(str(int(i)) for i in worst) + "]" if worst else "the value"
+    raise _fail(case, f"{what} and {other} differ at {int((~close).sum())} of "
+                      f"{close.size} entries, where they should be equal; the largest "
+                      f"difference is at {at}: {got[worst]:.10g} against "
+                      f"{expected[worst]:.10g}")
+
+
+def _as_float(value, case: Case, name: str) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise _fail(case, f"your {name} is not an array of numbers ({error})") from None
+
+
+def check_moved_data(m_step: Callable, case: Case, shift: Sequence[float], *,
+                     rtol: float = 1e-7, atol: float = 1e-12) -> None:
+    r"""Check that moving the data leaves the covariances of the M-step unchanged.
+
+    ``case.args`` are ``(X, resp, reg_covar)``. The student's M-step runs on ``X`` and on
+    ``X + shift`` with the same responsibilities. In exact arithmetic the means move by
+    ``shift`` and the covariances :eq:`eq-lab03-cov` do not change, because the
+    deviations :math:`x_n - \mu_k` do not. The centred formula keeps that to rounding:
+    the deviations are computed to about :math:`\epsilon \lVert c \rVert`, a relative
+    :math:`10^{-11}` for data of spread 0.1 moved by :math:`10^4`. The expansion
+    :math:`\frac{1}{N_k}\sum_n r_{nk} x_n x_n^\top - \mu_k\mu_k^\top` subtracts two
+    numbers of size :math:`\lVert c \rVert^2`, each rounded to about
+    :math:`\epsilon \lVert c \rVert^2` (:math:`10^{-8}` for :math:`c \approx 10^4`),
+    which for variances of :math:`10^{-2}` is a relative error of :math:`10^{-6}`, ten
+    times the tolerance. The comparison is with the student's own covariances of the
+    unmoved data, so a mistake that does not depend on where the data lie (dividing by
+    :math:`N` instead of :math:`N_k`, say) is left to the checks against NumPy.
+
+    Raises
+    ------
+    AssertionError
+        Naming the case and the first entry of the covariances that moved.
+    """
+    X, resp, reg_covar = case.args
+    moved = np.asarray(X, dtype=float) + np.asarray(shift, dtype=float)
+    at_origin = _m_step_output(m_step, case, (X, resp, reg_covar))[2]
+    far = _m_step_output(m_step, case, (moved, resp, reg_covar))[2]
+    where = ", ".join(f"{c:g}" for c in np.atleast_1d(shift))
+    _compare_own(far, at_origin, case, f"with the data moved by ({where}), your covariances",
+                 "yours before the move", rtol, atol)
+
+
+def check_scaled_responsibilities(m_step: Callable, case: Case, component: int,
+                                  scale: float, *, rtol: float = 1e-7,
+                                  atol: float = 1e-12) -> None:
+    r"""Check that scaling one component's responsibilities leaves its mean and covariance.
+
+    ``case.args`` are ``(X, resp, reg_covar)``, where column ``component`` of ``resp`` is
+    tiny (about :math:`10^{-20}`). The student's M-step runs on ``resp`` and on a copy
+    whose column ``component`` is multiplied by ``scale`` (about :math:`10^{20}`, which
+    makes it of order one). :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the covariance
+    :eq:`eq-lab03-cov` are unchanged when the :math:`r_{nk}` of one :math:`k` are all
+    multiplied by one constant, and in floating point too, to rounding, as long as no
+    :math:`r_{nk}` underflows (:math:`10^{-20}` is far from the :math:`10^{-308}` where
+    doubles end). Adding a constant to :math:`N_k` "to avoid dividing by zero" breaks
+    this when :math:`N_k` is smaller than the constant; dividing by :math:`N` instead of
+    :math:`N_k` breaks it for the covariance. The other components' results are not
+    compared (their columns are the same in both calls).
+
+    Raises
+    ------
+    AssertionError
+        Naming the case, and whether the mean or the covariance of ``component`` differs.
+    """
+    X, resp, reg_covar = case.args
+    scaled = np.array(resp, dtype=float)
+    scaled[:, component] *= scale
+    tiny = _m_step_output(m_step, case, (X, resp, reg_covar))
+    ordinary = _m_step_output(m_step, case, (X, scaled, reg_covar))
+    for index, name in ((1, "mean"), (2, "covariance")):
+        for value, label in ((tiny[index], "tiny"), (ordinary[index], "scaled")):
+            if value.ndim < 1 or value.shape[0] <= component:
+                raise _fail(case, f"your {name}s with the {label} responsibilities have "
+                                  f"shape {value.shape}, with no entry {component}")
+        _compare_own(tiny[index][component], ordinary[index][component], case,
+                     f"with responsibilities of about 1e-20, your {name} of component "
+                     f"{component}", f"yours with those responsibilities multiplied by "
+                     f"{scale:g}", rtol, atol)
