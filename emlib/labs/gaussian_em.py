@@ -483,7 +483,7 @@ def check_moved_data(m_step: Callable, case: Case, shift: Sequence[float], *,
 
     ``case.args`` are ``(X, resp, reg_covar)``. The student's M-step runs on ``X`` and on
     ``X + shift`` with the same responsibilities. In exact arithmetic the means move by
-    ``shift`` and the covariances :eq:`eq-lab03-cov` do not change, because the
+    ``shift`` and the covariances (the lab's ``eq-lab03-cov``) do not change, because the
     deviations :math:`x_n - \mu_k` do not. The centred formula keeps that to rounding:
     the deviations are computed to about :math:`\epsilon \lVert c \rVert`, a relative
     :math:`10^{-11}` for data of spread 0.1 moved by :math:`10^4`. The expansion
@@ -518,7 +518,7 @@ def check_scaled_responsibilities(m_step: Callable, case: Case, component: int,
     tiny (about :math:`10^{-20}`). The student's M-step runs on ``resp`` and on a copy
     whose column ``component`` is multiplied by ``scale`` (about :math:`10^{20}`, which
     makes it of order one). :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the covariance
-    :eq:`eq-lab03-cov` are unchanged when the :math:`r_{nk}` of one :math:`k` are all
+    (the lab's ``eq-lab03-cov``) are unchanged when the :math:`r_{nk}` of one :math:`k` are all
     multiplied by one constant, and in floating point too, to rounding, as long as no
     :math:`r_{nk}` underflows (:math:`10^{-20}` is far from the :math:`10^{-308}` where
     doubles end). Adding a constant to :math:`N_k` "to avoid dividing by zero" breaks
