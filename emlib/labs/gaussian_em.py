@@ -509,22 +509,23 @@ def check_moved_data(m_step: Callable, case: Case, shift: Sequence[float], *,
                  "yours before the move", rtol, atol)
 
 
-def check_scaled_responsibilities(m_step: Callable, case: Case, component: int,
-                                  scale: float, *, rtol: float = 1e-7,
-                                  atol: float = 1e-12) -> None:
+def check_scaled_responsibilities(m_step: Callable, case: Case, component: int, *,
+                                  rtol: float = 1e-7, atol: float = 1e-12) -> None:
     r"""Check that scaling one component's responsibilities leaves its mean and covariance.
 
     ``case.args`` are ``(X, resp, reg_covar)``, where column ``component`` of ``resp`` is
-    tiny (about :math:`10^{-20}`). The student's M-step runs on ``resp`` and on a copy
-    whose column ``component`` is multiplied by ``scale`` (about :math:`10^{20}`, which
-    makes it of order one). :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the covariance
-    (the lab's ``eq-lab03-cov``) are unchanged when the :math:`r_{nk}` of one :math:`k` are all
-    multiplied by one constant, and in floating point too, to rounding, as long as no
-    :math:`r_{nk}` underflows (:math:`10^{-20}` is far from the :math:`10^{-308}` where
-    doubles end). Adding a constant to :math:`N_k` "to avoid dividing by zero" breaks
-    this when :math:`N_k` is smaller than the constant; dividing by :math:`N` instead of
-    :math:`N_k` breaks it for the covariance. The other components' results are not
-    compared (their columns are the same in both calls).
+    tiny (about :math:`10^{-20}`) and every row sums to one. The student's M-step runs on
+    ``resp`` and on a copy whose column ``component`` is multiplied by the constant
+    :math:`s` that makes its largest entry 1/2, the other columns being rescaled so that
+    every row still sums to one (an M-step that normalises its input then sees valid
+    responsibilities in both calls). :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the
+    covariance (the lab's ``eq-lab03-cov``) depend on column :math:`k` alone and are
+    unchanged when all its :math:`r_{nk}` are multiplied by one constant, in floating
+    point too, to rounding, as long as no :math:`r_{nk}` underflows (:math:`10^{-20}` is
+    far from the :math:`10^{-308}` where doubles end). Adding a constant to :math:`N_k`
+    "to avoid dividing by zero" breaks this when :math:`N_k` is smaller than the
+    constant; dividing by :math:`N` instead of :math:`N_k` breaks it for the covariance.
+    The other components' results are not compared.
 
     Raises
     ------
@@ -533,7 +534,10 @@ def check_scaled_responsibilities(m_step: Callable, case: Case, component: int,
     """
     X, resp, reg_covar = case.args
     scaled = np.array(resp, dtype=float)
+    scale = 0.5 / scaled[:, component].max()
     scaled[:, component] *= scale
+    others = np.arange(scaled.shape[1]) != component
+    scaled[:, others] *= ((1 - scaled[:, component]) / scaled[:, others].sum(axis=1))[:, None]
     tiny = _m_step_output(m_step, case, (X, resp, reg_covar))
     ordinary = _m_step_output(m_step, case, (X, scaled, reg_covar))
     for index, name in ((1, "mean"), (2, "covariance")):
@@ -544,4 +548,4 @@ def check_scaled_responsibilities(m_step: Callable, case: Case, component: int,
         _compare_own(tiny[index][component], ordinary[index][component], case,
                      f"with responsibilities of about 1e-20, your {name} of component "
                      f"{component}", f"yours with those responsibilities multiplied by "
-                     f"{scale:g}", rtol, atol)
+                     f"{scale:.3g}", rtol, atol)
