@@ -257,7 +257,7 @@ def check_folds(function: Callable, case: Case, *, match_kfold: bool) -> None:
         raise _fail(case, f"your function returned {type(out).__name__}; return a list of "
                           "arrays, one array of sample indices per fold") from None
     if len(folds) != n_folds:
-        raise _fail(case, f"you returned {len(folds)} folds, expected {n_folds}")
+        raise _fail(case, f"you returned {len(folds)} fold(s), expected {n_folds}")
     for f, fold in enumerate(folds):
         if fold.ndim != 1 or (fold.size and not np.issubdtype(fold.dtype, np.integer)):
             raise _fail(case, f"fold {f} is not a 1-D array of integer indices (shape "

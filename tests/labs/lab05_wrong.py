@@ -22,15 +22,6 @@ def n_parameters_full_d_squared(n_components, n_features, covariance_type):
     return (k - 1) + k * d + covariance
 
 
-def n_parameters_k_weights(n_components, n_features, covariance_type):
-    # Mistake: K free weights, although they sum to one.
-    k, d = n_components, n_features
-    symmetric = d * (d + 1) // 2
-    covariance = {"full": k * symmetric, "tied": symmetric,
-                  "diag": k * d, "spherical": k}[covariance_type]
-    return k + k * d + covariance
-
-
 def bic_and_aic_mean_log_likelihood(model, X, n_params):
     # Mistake: model.score(X), the mean log-likelihood per sample, in place of
     # the total; the penalty then outweighs the fit.
@@ -99,9 +90,6 @@ MISTAKES = {
     "n_parameters_full_d_squared": (
         "n_parameters", {"q1": {"test_full", "test_tied", "test_iris_dimensions",
                                 "test_784d"}}),
-    "n_parameters_k_weights": (
-        "n_parameters", {"q1": {"test_full", "test_tied", "test_diag_spherical",
-                                "test_iris_dimensions", "test_784d"}}),
     "bic_and_aic_mean_log_likelihood": (
         "bic_and_aic", {"q2": {"test_bic_blobs", "test_aic_blobs", "test_bic_iris_types",
                                "test_aic_iris_types", "test_bernoulli_784d"}}),
