@@ -213,10 +213,23 @@ def check_criteria(function: Callable, cases: Iterable[Case], *, which: str,
 
 
 def kfold_test_folds(n_samples: int, n_folds: int, seed: int) -> list[np.ndarray]:
-    """The test folds of ``KFold(n_splits=n_folds, shuffle=True, random_state=seed)``.
+    r"""The test folds of ``KFold(n_splits=n_folds, shuffle=True, random_state=seed)``.
 
-    These are the folds :func:`emlib.selection.select_mixture` uses, each as sorted
-    indices.
+    These are the folds :func:`emlib.selection.select_mixture` uses: the first
+    :math:`N \bmod k` hold :math:`\lceil N/k \rceil` samples, the others
+    :math:`\lfloor N/k \rfloor`.
+
+    Parameters
+    ----------
+    n_samples, n_folds : int
+        :math:`N` and :math:`k`.
+    seed : int
+        ``random_state`` of KFold.
+
+    Returns
+    -------
+    list of ndarray
+        The sample indices of each fold, sorted.
     """
     from sklearn.model_selection import KFold
 
@@ -296,12 +309,23 @@ def check_folds(function: Callable, case: Case, *, match_kfold: bool) -> None:
 
 
 def heldout_by_cross_validate(X, folds, make_model) -> tuple[float, np.ndarray, np.ndarray]:
-    """Held-out log-likelihood per sample from scikit-learn's ``cross_validate``.
+    r"""Held-out log-likelihood per sample from scikit-learn's ``cross_validate``.
 
     ``cross_validate`` fits a clone of ``make_model()`` on each training set (the samples
     outside the fold, in their original order) and scores the fold with the estimator's
-    ``score``, the *mean* log-likelihood of the fold's samples; weighting each fold's
-    mean by its size and dividing by :math:`N` gives the mean over all samples.
+    ``score``, the *mean* log-likelihood :math:`m_f = S_f / |F_f|` of the fold's samples
+(:math:`S_f` their total);
+    weighting each fold's mean by its size gives the mean over all samples,
+    :math:`\ell_{\text{held-out}} = \frac1N \sum_f |F_f|\, m_f`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The data.
+    folds : list of array-like of int
+        The sample indices of each fold; together a partition of the samples.
+    make_model : callable
+        Without arguments, returns an unfitted estimator with ``fit`` and ``score``.
 
     Returns
     -------
