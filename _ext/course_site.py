@@ -38,6 +38,12 @@ It does what configuration alone cannot do with the pinned toolchain (Jupyter Bo
    stored in its notebook, which otter-grader 7 cannot read on Colab: there
    ``otter.Notebook(...)`` raises "Tests directory ./tests does not exist" and no check
    runs. The Binder button and the download button stay.
+8. Numbers the equations and figures of each unnumbered page (the labs, the notation
+   page) from 1. Sphinx 7.4 counts them, on every page outside a numbered part, with
+   one counter shared by all those pages (the key of the counter is the section number,
+   empty for all of them), so the first equation of lab 2 would be numbered after the
+   last of the notation page and of lab 1. A reference to one of them (``{eq}``,
+   ``{numref}``) reads the same table, so text and label stay in step.
 """
 
 from __future__ import annotations
@@ -160,6 +166,28 @@ def drop_colab_button_on_labs(app, pagename, templatename, context, doctree) -> 
         if group.get("label") != "launch-buttons" or group["buttons"]]
 
 
+def number_unnumbered_pages_from_one(app, env) -> list[str]:
+    """Number each figure type from 1 on every page without a section number (item 8).
+
+    Runs after Sphinx's toctree collector (``env-get-updated``, priority 500) has assigned
+    the numbers, keeps their order within the page, and returns the pages whose numbers
+    changed so that Sphinx writes them again.
+    """
+    renumbered = []
+    for docname, figtypes in env.toc_fignumbers.items():
+        if env.toc_secnumbers.get(docname):
+            continue
+        changed = False
+        for numbers in figtypes.values():
+            for index, node_id in enumerate(sorted(numbers, key=numbers.get), start=1):
+                if numbers[node_id] != (index,):
+                    numbers[node_id] = (index,)
+                    changed = True
+        if changed:
+            renumbered.append(docname)
+    return renumbered
+
+
 EDITIONS = ("full", "student")
 
 
@@ -187,6 +215,7 @@ def setup(app):
     # After sphinx-book-theme's add_launch_buttons (priority 501) has made the buttons.
     app.connect("html-page-context", drop_colab_button_on_labs, priority=600)
     app.connect("doctree-resolved", link_figures_to_images)
+    app.connect("env-get-updated", number_unnumbered_pages_from_one, priority=600)
     app.add_config_value("course_edition", "full", "env")
     app.connect("config-inited", set_edition_tags)
     app.add_css_file("course.css")

@@ -12,6 +12,8 @@
 # introduction hands out) gets its answers from the lab's master, and it must run top to
 # bottom with every public check passing, read by otter-grader from the notebook itself.
 #
+# Last, Binder's postBuild, run in the clone, must write the labs' student notebooks.
+#
 # Usage: scripts/check_install.sh [NOTEBOOK]    (default: book/02-kmeans.ipynb, which
 # loads the bundled MNIST subset)
 set -euo pipefail
@@ -91,3 +93,12 @@ assert passed >= set(questions), f"checks that did not pass: {set(questions) - p
 print(f"check_install: {sys.argv[1]} ran against the installed wheel; "
       f"its public checks of {', '.join(questions)} passed")
 PY
+
+# Binder: postBuild, run in the clone with this environment first on PATH, must write the
+# labs' student notebooks that the lab pages' Binder buttons open, as make writes them.
+(cd "$work/src" && PATH="$work/venv/bin:$PATH" quiet bash postBuild)
+for page in "$repo"/book/labs/*.ipynb; do
+    cmp -s "$page" "$work/src/book/labs/$(basename "$page")" \
+        || { echo "check_install: postBuild did not write book/labs/$(basename "$page")"; exit 1; }
+done
+echo "check_install: postBuild wrote the labs' student notebooks that Binder opens"

@@ -258,6 +258,25 @@ def test_lab_pages_have_no_colab_button_and_chapters_keep_it():
     assert only_colab["header_buttons"] == [download]
 
 
+def test_unnumbered_pages_number_their_equations_and_figures_from_one():
+    # Sphinx counts them with one counter for every page outside a numbered part.
+    renumber = load_local_extensions()["course_site"].number_unnumbered_pages_from_one
+    env = SimpleNamespace(
+        toc_secnumbers={"book/01-gaussian-mixtures": {"": (1,)}, "book/notation": {}},
+        toc_fignumbers={
+            "book/01-gaussian-mixtures": {"displaymath": {"a": (1, 1), "b": (1, 2)}},
+            "book/notation": {"displaymath": {"n1": (1,), "n2": (2,)}},
+            "book/labs/lab01": {"displaymath": {"e2": (4,), "e1": (3,)},
+                                "figure": {"f": (2,)}},
+        },
+    )
+    assert renumber(None, env) == ["book/labs/lab01"]
+    assert env.toc_fignumbers["book/labs/lab01"] == {
+        "displaymath": {"e2": (2,), "e1": (1,)}, "figure": {"f": (1,)}}
+    assert env.toc_fignumbers["book/01-gaussian-mixtures"]["displaymath"]["b"] == (1, 2)
+    assert renumber(None, env) == []
+
+
 def test_an_unknown_edition_is_refused():
     course_site = load_local_extensions()["course_site"]
     config = SimpleNamespace(course_edition="teacher", html_theme_options={})

@@ -1,6 +1,8 @@
 """Tests of emlib.labs: the checks pass right answers and fail wrong ones, with messages
 that name the case and what to look at."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
@@ -227,3 +229,11 @@ def test_covariances_of_components_with_few_points_are_not_checked():
     check_gaussian_sample(by_covariance, small, check="covariances")
     with pytest.raises(AssertionError, match="Cholesky factor"):
         check_gaussian_sample(by_covariance, sample_case(0), check="covariances")
+
+
+def test_matching_infinities_beside_a_difference_raise_no_warning():
+    case = Case("a log-density of 0 beside a wrong entry", ())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(AssertionError, match=r"largest difference is at \[1\]"):
+            compare_arrays(np.array([-np.inf, 1.0]), np.array([-np.inf, 2.0]), case)

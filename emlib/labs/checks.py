@@ -129,7 +129,10 @@ def compare_arrays(got, expected, case: Case, *, rtol: float = 1e-7, atol: float
                           f"is {expected[first]:.6g}; {cause}")
     close = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
     if not close.all():
-        error = np.where(close, 0.0, np.abs(got - expected))
+        # Only where they differ: elsewhere both may hold the same infinity, and inf - inf
+        # would warn.
+        error = np.zeros(close.shape)
+        error[~close] = np.abs(got[~close] - expected[~close])
         error[np.isnan(error)] = np.inf
         worst = np.unravel_index(np.argmax(error), error.shape)
         raise _fail(case, f"{what} differs from the reference at "
