@@ -16,6 +16,7 @@ from emlib.labs.selection import (
     check_folds,
     check_heldout,
     check_parameter_counts,
+    check_random_folds,
     heldout_by_cross_validate,
     kfold_test_folds,
     sklearn_n_parameters,
@@ -106,17 +107,39 @@ def right_split(n_samples, n_folds, seed):
     return np.array_split(np.random.RandomState(seed).permutation(n_samples), n_folds)
 
 
+def other_generator(n_samples, n_folds, seed):
+    # Right, and not KFold's folds: another generator, labels dealt then shuffled, so the
+    # larger folds are not the first ones.
+    labels = np.arange(n_samples) % n_folds
+    np.random.default_rng(seed).shuffle(labels)
+    return [np.flatnonzero(labels == f) for f in range(n_folds)][::-1]
+
+
 @pytest.mark.parametrize(("n_samples", "n_folds", "seed"), [(150, 5, 0), (152, 5, 1),
                                                             (7, 2, 5), (12, 12, 3)])
-def test_folds_are_kfolds_own(n_samples, n_folds, seed):
+@pytest.mark.parametrize("split", [right_split, other_generator])
+def test_folds_pass_any_valid_split(split, n_samples, n_folds, seed):
     case = Case("folds", (n_samples, n_folds, seed), "h")
-    check_folds(right_split, case, match_kfold=True)
+    check_folds(split, case)
     # Any order of the folds, and of the indices inside them, is accepted.
-    check_folds(lambda *a: [np.sort(f) for f in right_split(*a)][::-1], case, match_kfold=True)
-    splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    expected = [test for _, test in splitter.split(np.zeros((n_samples, 1)))]
-    for ours, theirs in zip(kfold_test_folds(n_samples, n_folds, seed), expected, strict=True):
-        np.testing.assert_array_equal(ours, theirs)
+    check_folds(lambda *a: [np.sort(f) for f in split(*a)][::-1], case)
+
+
+@pytest.mark.parametrize("split", [right_split, other_generator])
+def test_random_folds_pass_any_seeded_generator(split):
+    check_random_folds(split, "150 in 5", 150, 5, (0, 1, 2, 3), "h")
+    check_random_folds(split, "99 in 3", 99, 3, (1, 2, 3, 4), "h")
+
+
+def test_kfold_test_folds_are_kfolds_own():
+    for n_samples, n_folds, seed in [(150, 5, 0), (152, 5, 1), (7, 2, 5), (12, 12, 3)]:
+        splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        expected = [test for _, test in splitter.split(np.zeros((n_samples, 1)))]
+        ours = kfold_test_folds(n_samples, n_folds, seed)
+        for mine, theirs, recipe in zip(ours, expected, right_split(n_samples, n_folds, seed),
+                                        strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+            np.testing.assert_array_equal(np.sort(recipe), theirs)
 
 
 @pytest.mark.parametrize(("wrong", "message"), [
@@ -134,18 +157,34 @@ def test_folds_are_kfolds_own(n_samples, n_folds, seed):
 ])
 def test_folds_explain_what_is_wrong(wrong, message):
     with pytest.raises(AssertionError) as failure:
-        check_folds(wrong, Case("uneven", (152, 5, 1), "sizes"), match_kfold=False)
+        check_folds(wrong, Case("uneven", (152, 5, 1), "sizes"))
     assert message in str(failure.value) and str(failure.value).endswith("Look at: sizes")
 
 
-def test_folds_that_are_not_kfolds_pass_only_the_partition_check():
-    def other_generator(n_samples, n_folds, seed):
-        return np.array_split(np.random.default_rng(seed).permutation(n_samples), n_folds)
+def _last_fold_takes_the_rest(n_samples, n_folds, seed):
+    order = np.random.RandomState(seed).permutation(n_samples)
+    size = -(-n_samples // n_folds)
+    return [order[f * size:(f + 1) * size] for f in range(n_folds)]
 
-    case = Case("150 in 5", (150, 5, 0), "RandomState")
-    check_folds(other_generator, case, match_kfold=False)
-    with pytest.raises(AssertionError, match="a partition of the right sizes, but not the"):
-        check_folds(other_generator, case, match_kfold=True)
+
+@pytest.mark.parametrize(("wrong", "message"), [
+    (lambda n, k, s: np.array_split(np.arange(n), k),
+     "case '150 in 5, seed 0': every fold is a block of consecutive samples"),
+    (lambda n, k, s: np.array_split(np.random.default_rng().permutation(n), k),
+     "case '150 in 5, seed 0': called twice with seed 0, your function returned different"),
+    (lambda n, k, s: right_split(n, k, 0), "case '150 in 5, seed 1': seeds 0 and 1 give the"),
+    (lambda n, k, s: [np.arange(n)[f::k] for f in range(k)],
+     "case '150 in 5, seed 1': seeds 0 and 1 give the same folds"),
+    (lambda n, k, s: right_split(n, k, s % 2), "'150 in 5, seed 2': seeds 0 and 2 give"),
+    (_last_fold_takes_the_rest, "sizes [30, 30, 30, 30, 26]"),
+])
+def test_random_folds_name_the_mistake(wrong, message):
+    n_samples = 146 if wrong is _last_fold_takes_the_rest else 150
+    name = "146 in 5" if n_samples == 146 else "150 in 5"
+    with pytest.raises(AssertionError) as failure:
+        check_random_folds(wrong, name, n_samples, 5, (0, 1, 2, 3), "the seed")
+    text = str(failure.value)
+    assert message in text and text.endswith("Look at: the seed"), text
 
 
 P = three_blobs_2d_params()
@@ -246,3 +285,64 @@ def test_what_the_lab_tells_students_they_should_see_on_iris():
     full_3 = next(r for r in result.rows
                   if (r["covariance_type"], r["n_components"]) == ("full", 3))
     assert mine == pytest.approx(full_3["heldout_log_likelihood"], rel=1e-12)
+
+
+# Wrong answers beyond the planted ones of tests/labs/lab05_wrong.py, checked here in
+# process (each otter run there costs seconds of CI): each fails its check, with a
+# message that points at its mistake.
+def _heldout_total(X, folds, make_model):
+    return right_heldout(X, folds, make_model) * len(X)
+
+
+def _heldout_over_k(X, folds, make_model):
+    return right_heldout(X, folds, make_model) * len(X) / len(folds)
+
+
+def _heldout_roles_swapped(X, folds, make_model):
+    # Fits each fold and scores the other samples: held out, but by the wrong side.
+    total = 0.0
+    for test in folds:
+        train = np.ones(len(X), dtype=bool)
+        train[test] = False
+        total += make_model().fit(X[test]).score_samples(X[train]).sum()
+    return total / (len(X) * (len(folds) - 1))
+
+
+@pytest.mark.parametrize(("wrong", "message"), [
+    (_heldout_total, "yours is the total over the 152 samples: divide it by N"),
+    (_heldout_over_k, "divided by the number of folds, 5: divide by the number of samples"),
+    (_heldout_roles_swapped, "your held-out log-likelihood per sample is"),
+])
+def test_heldout_fails_further_wrong_answers(uneven, wrong, message):
+    with pytest.raises(AssertionError) as failure:
+        check_heldout(wrong, [uneven])
+    assert message in str(failure.value), str(failure.value)
+
+
+@pytest.mark.parametrize(("wrong", "triple", "message"), [
+    # K weights, forgetting that they sum to one.
+    (lambda k, d, t: n_parameters(k, d, t) + 1, (1, 1, "spherical"), "you count 3"),
+    # tied counted like full: one matrix per component.
+    (lambda k, d, t: n_parameters(k, d, "full" if t == "tied" else t), (2, 1, "tied"),
+     "you count 5"),
+    # The covariances left out altogether.
+    (lambda k, d, t: k - 1 + k * d, (1, 1, "diag"), "you count 1"),
+])
+def test_parameter_counts_fail_further_wrong_answers(wrong, triple, message):
+    with pytest.raises(AssertionError) as failure:
+        check_parameter_counts(wrong, "grid", GRID, "h")
+    text = str(failure.value)
+    assert message in text and f"K={triple[0]}, D={triple[1]}" in text, text
+
+
+@pytest.mark.parametrize(("wrong", "which"), [
+    # log N taken of the number of features, len(X[0]), instead of the samples.
+    (lambda m, X, p: (-2 * m.score_samples(X).sum() + p * np.log(X.shape[1]), 0.0), "bic"),
+    # A base-10 logarithm.
+    (lambda m, X, p: (-2 * m.score_samples(X).sum() + p * np.log10(len(X)), 0.0), "bic"),
+    # The log-likelihood added instead of subtracted.
+    (lambda m, X, p: (0.0, 2 * m.score_samples(X).sum() + 2 * p), "aic"),
+])
+def test_criteria_fail_further_wrong_answers(fitted, wrong, which):
+    with pytest.raises(AssertionError, match=f"your {which.upper()} is"):
+        check_criteria(wrong, [fitted], which=which)

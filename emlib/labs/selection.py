@@ -18,9 +18,10 @@ number they returned, that mistake.
   :math:`\mathrm{AIC} = -2 \log \hat L + 2P`, with :math:`\log \hat L` the *total*
   log-likelihood, against the fitted model's own ``bic(X)`` and ``aic(X)``;
 * :func:`check_folds`: a :math:`k`-fold split is a partition of :math:`0, \dots, N-1` into
-  folds of :math:`\lfloor N/k \rfloor` or :math:`\lceil N/k \rceil` samples, and, with
-  ``match_kfold``, the very folds of ``KFold(n_splits=k, shuffle=True,
-  random_state=seed)``;
+  folds of :math:`\lfloor N/k \rfloor` or :math:`\lceil N/k \rceil` samples;
+  :func:`check_random_folds`: it is drawn at random from the seed (the same folds for the
+  same seed, other folds for another seed, not consecutive blocks), whatever the
+  generator, so that a split other than scikit-learn's ``KFold`` passes;
 * :func:`check_heldout`: the held-out log-likelihood per sample
 
   .. math::
@@ -46,6 +47,7 @@ __all__ = [
     "check_folds",
     "check_heldout",
     "check_parameter_counts",
+    "check_random_folds",
     "heldout_by_cross_validate",
     "kfold_test_folds",
     "sklearn_n_parameters",
@@ -237,30 +239,9 @@ def kfold_test_folds(n_samples: int, n_folds: int, seed: int) -> list[np.ndarray
     return [test for _, test in splitter.split(np.zeros((n_samples, 1)))]
 
 
-def check_folds(function: Callable, case: Case, *, match_kfold: bool) -> None:
-    r"""Check the folds returned by ``function(n_samples, n_folds, seed)``.
-
-    In order: a list of ``n_folds`` arrays of integers; together they hold every index
-    :math:`0, \dots, N-1` exactly once (no sample left out, none in two folds); every
-    fold has :math:`\lfloor N/k \rfloor` or :math:`\lceil N/k \rceil` samples; and, with
-    ``match_kfold``, the folds are those of ``KFold(n_splits=k, shuffle=True,
-    random_state=seed)``, as sets (the order of the folds and within a fold is free).
-
-    Parameters
-    ----------
-    function : callable
-        The student's ``kfold_split(n_samples, n_folds, seed)``.
-    case : Case
-        Arguments ``(n_samples, n_folds, seed)``.
-    match_kfold : bool
-        Whether the folds must be KFold's.
-
-    Raises
-    ------
-    AssertionError
-        At the first problem, naming the case, the sample or fold concerned, and the hint.
-    """
-    n_samples, n_folds, seed = case.args
+def _folds_of(function: Callable, case: Case) -> list[np.ndarray]:
+    """The student's folds for ``case``, checked to be a partition of the right sizes."""
+    n_samples, n_folds, _ = case.args
     out = _call(function, case, "student")
     if out is None or out is Ellipsis:
         _as_array(out, case, "your result")
@@ -295,17 +276,92 @@ def check_folds(function: Callable, case: Case, *, match_kfold: bool) -> None:
     if any(size not in (small, large) for size in sizes):
         raise _fail(case, f"your folds have sizes {sizes}; {n_folds} folds of {n_samples} "
                           f"samples have {small} or {large} samples each")
-    if not match_kfold:
-        return
-    expected = kfold_test_folds(n_samples, n_folds, seed)
-    theirs = {frozenset(fold.tolist()) for fold in expected}
-    for f, fold in enumerate(folds):
-        if frozenset(fold.tolist()) not in theirs:
-            first = np.sort(fold)[:5].tolist()
-            raise _fail(case, f"your folds are a partition of the right sizes, but not the "
-                              f"folds of KFold(n_splits={n_folds}, shuffle=True, "
-                              f"random_state={seed}): your fold {f} (it starts with samples "
-                              f"{first}) is none of KFold's folds")
+    return folds
+
+
+def _partition(folds: list[np.ndarray]) -> frozenset:
+    # Only which samples share a fold matters, not the order of the folds or within one.
+    return frozenset(frozenset(fold.tolist()) for fold in folds)
+
+
+def check_folds(function: Callable, case: Case) -> None:
+    r"""Check that ``function(n_samples, n_folds, seed)`` returns a valid :math:`k`-fold split.
+
+    In order: a list of ``n_folds`` arrays of integers; together they hold every index
+    :math:`0, \dots, N-1` exactly once (no sample left out, none in two folds); every
+    fold has :math:`\lfloor N/k \rfloor` or :math:`\lceil N/k \rceil` samples. The order
+    of the folds, and of the indices inside a fold, is free.
+
+    Parameters
+    ----------
+    function : callable
+        The student's ``kfold_split(n_samples, n_folds, seed)``.
+    case : Case
+        Arguments ``(n_samples, n_folds, seed)``.
+
+    Raises
+    ------
+    AssertionError
+        At the first problem, naming the case, the sample or fold concerned, and the hint.
+    """
+    _folds_of(function, case)
+
+
+def check_random_folds(function: Callable, name: str, n_samples: int, n_folds: int,
+                       seeds: Iterable[int], hint: str) -> None:
+    r"""Check that ``function(n_samples, n_folds, seed)`` draws its folds at random from ``seed``.
+
+    For every seed the folds must be a valid split (see :func:`check_folds`), the same
+    when the function is called again with that seed (reproducible), not a cut of the
+    samples in their original order into consecutive blocks, and different from the
+    folds of every other seed. Any generator and any way of cutting pass: the folds need
+    not be those of scikit-learn's ``KFold``.
+
+    Two seeds of a sound generator give the same partition of :math:`N` samples into
+    :math:`k` folds with probability one over the number of such partitions, below
+    :math:`10^{-40}` for the cases of lab 5 (99 samples in 3 folds or more), and a
+    random partition is a cut into consecutive blocks with a smaller probability still:
+    a right answer fails this check with probability far below :math:`10^{-8}`.
+
+    Parameters
+    ----------
+    function : callable
+        The student's ``kfold_split(n_samples, n_folds, seed)``.
+    name : str
+        The case, in the student's words; the seed is appended.
+    n_samples, n_folds : int
+        :math:`N` and :math:`k`.
+    seeds : iterable of int
+        At least two seeds.
+    hint : str
+        What to look at when the check fails.
+
+    Raises
+    ------
+    AssertionError
+        At the first seed whose folds are not reproducible, not shuffled or the same as
+        another seed's.
+    """
+    seen: dict[frozenset, int] = {}
+    for seed in seeds:
+        case = Case(f"{name}, seed {seed}", (n_samples, n_folds, seed), hint)
+        partition = _partition(_folds_of(function, case))
+        if _partition(_folds_of(function, case)) != partition:
+            raise _fail(case, f"called twice with seed {seed}, your function returned "
+                              "different folds, so no one can repeat your cross-validation; "
+                              "make the generator from the seed you are given "
+                              "(np.random.default_rng(seed), or np.random.RandomState(seed)) "
+                              "instead of drawing from NumPy's global one")
+        if all(np.all(np.diff(sorted(fold)) == 1) for fold in partition):
+            raise _fail(case, "every fold is a block of consecutive samples in their original "
+                              "order: the split is not random. A data set stored in order "
+                              "(the iris flowers come species by species) then gives folds "
+                              "that differ from the rest; shuffle the indices first")
+        if partition in seen:
+            raise _fail(case, f"seeds {seen[partition]} and {seed} give the same folds: the "
+                              "seed must decide the shuffle, so that another seed gives "
+                              "another split")
+        seen[partition] = seed
 
 
 def heldout_by_cross_validate(X, folds, make_model) -> tuple[float, np.ndarray, np.ndarray]:
@@ -354,8 +410,10 @@ def check_heldout(function: Callable, cases: Iterable[Case], *,
     ``(n_folds, seed)`` the case's folds are those of KFold and
     :func:`emlib.selection.select_mixture` with ``cv=n_folds, random_state=seed`` must give
     the same value (else the check raises a RuntimeError: a bug of the library). When the
-    student's value is off, it is compared with the unweighted mean of the folds' means,
-    the answer of a loop that averages per fold, which is wrong when folds differ in size.
+    student's value is off, it is compared with what three slips give, to name the one that
+    matches: the unweighted mean of the folds' means (a loop that averages per fold, wrong
+    when folds differ in size), the total :math:`N \ell_{\text{held-out}}` (no division),
+    and the total divided by the number of folds :math:`k` instead of :math:`N`.
 
     Parameters
     ----------
@@ -396,10 +454,17 @@ def check_heldout(function: Callable, cases: Iterable[Case], *,
         what = (f"your held-out log-likelihood per sample is {got:.10g}, scikit-learn's "
                 f"cross_validate gives {expected:.10g}")
         per_fold = float(np.mean(fold_means))
+        n_samples, n_folds = int(sizes.sum()), len(sizes)
         if np.isclose(got, per_fold, rtol=rtol, atol=1e-9):
-            what += (f"; you averaged the {len(sizes)} folds' mean log-likelihoods, but the "
+            what += (f"; you averaged the {n_folds} folds' mean log-likelihoods, but the "
                      f"folds hold {sizes.tolist()} samples: average over the samples, the "
                      "sum of all held-out log-densities divided by N")
+        elif np.isclose(got, expected * n_samples, rtol=rtol, atol=1e-9):
+            what += (f"; yours is the total over the {n_samples} samples: divide it by N "
+                     "for the mean per sample")
+        elif np.isclose(got, expected * n_samples / n_folds, rtol=rtol, atol=1e-9):
+            what += (f"; yours is the total divided by the number of folds, {n_folds}: "
+                     f"divide by the number of samples, N = {n_samples}")
         elif got > expected:
             what += ("; yours is higher, as when a model scores samples it was trained on "
                      "(does each fold's model see its held-out fold?)")

@@ -49,8 +49,14 @@ def bic_and_aic_aic_without_2(model, X, n_params):
 
 def kfold_split_not_shuffled(n_samples, n_folds, seed):
     # Mistake: consecutive blocks of the samples in their original order; a
-    # partition of the right sizes, but not random (and not KFold's folds).
+    # partition of the right sizes, but not random (and the seed is unused).
     return np.array_split(np.arange(n_samples), n_folds)
+
+
+def kfold_split_unseeded(n_samples, n_folds, seed):
+    # Mistake: a generator made without the seed, which draws fresh entropy;
+    # a valid split, but another one at every call, so no one can repeat it.
+    return np.array_split(np.random.default_rng().permutation(n_samples), n_folds)
 
 
 def kfold_split_drops_remainder(n_samples, n_folds, seed):
@@ -100,8 +106,9 @@ MISTAKES = {
         "bic_and_aic", {"q2": {"test_aic_blobs", "test_aic_iris_types",
                                "test_bernoulli_784d"}}),
     "kfold_split_not_shuffled": (
-        "kfold_split", {"q3": {"test_kfold", "test_uneven", "test_two_folds_odd",
-                               "test_seeds"}}),
+        "kfold_split", {"q3": {"test_random", "test_seeds"}}),
+    "kfold_split_unseeded": (
+        "kfold_split", {"q3": {"test_random", "test_seeds"}}),
     "kfold_split_drops_remainder": (
         "kfold_split", {"q3": {"test_uneven", "test_two_folds_odd"}}),
     "heldout_scores_training_folds": (
