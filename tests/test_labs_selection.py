@@ -321,7 +321,8 @@ def test_heldout_fails_further_wrong_answers(uneven, wrong, message):
 
 @pytest.mark.parametrize(("wrong", "triple", "message"), [
     # K weights, forgetting that they sum to one.
-    (lambda k, d, t: n_parameters(k, d, t) + 1, (1, 1, "spherical"), "you count 3"),
+    (lambda k, d, t: n_parameters(k, d, t) + 1, (1, 1, "spherical"),
+     "you count 3, while scikit-learn"),
     # tied counted like full: one matrix per component.
     (lambda k, d, t: n_parameters(k, d, "full" if t == "tied" else t), (2, 1, "tied"),
      "you count 5"),
@@ -346,3 +347,21 @@ def test_parameter_counts_fail_further_wrong_answers(wrong, triple, message):
 def test_criteria_fail_further_wrong_answers(fitted, wrong, which):
     with pytest.raises(AssertionError, match=f"your {which.upper()} is"):
         check_criteria(wrong, [fitted], which=which)
+
+
+def test_parameter_counts_name_the_two_common_slips():
+    def k_weights(k, d, t):
+        return n_parameters(k, d, t) + 1
+
+    def d_squared(k, d, t):
+        return n_parameters(k, d, t) + {"full": k, "tied": 1}.get(t, 0) * d * (d - 1) // 2
+
+    for wrong, slip in [(k_weights, "you count K weights, but they sum to one"),
+                        (d_squared, "you count D^2 entries per covariance matrix")]:
+        with pytest.raises(AssertionError) as failure:
+            check_parameter_counts(wrong, "grid", GRID, "h")
+        assert slip in str(failure.value), str(failure.value)
+    # A count wrong in another way is not given a slip that does not fit it.
+    with pytest.raises(AssertionError) as failure:
+        check_parameter_counts(lambda k, d, t: k - 1 + k * d, "grid", GRID, "h")
+    assert "weights, but" not in str(failure.value) and "D^2" not in str(failure.value)

@@ -89,6 +89,24 @@ def _breakdown(k: int, d: int, covariance_type: str) -> str:
             "parameter(s)")
 
 
+def _count_slip(wrong: list[tuple]) -> str:
+    """Name the slip that gives every wrong count, if one does."""
+    def d_squared(k, d, covariance_type):
+        extra = d * (d - 1) // 2  # the entries above the diagonal, counted twice
+        return {"full": k * extra, "tied": extra}.get(covariance_type, 0)
+
+    slips = {
+        "; every wrong count is one too many: you count K weights, but they sum to one, "
+        "so only K - 1 are free": lambda k, d, t: 1,
+        "; you count D^2 entries per covariance matrix, but a symmetric matrix has only "
+        "D(D+1)/2 free ones": d_squared,
+    }
+    for text, excess in slips.items():
+        if all(got - expected == excess(k, d, t) for k, d, t, got, expected in wrong):
+            return text
+    return ""
+
+
 def check_parameter_counts(function: Callable, name: str,
                            grid: Iterable[tuple[int, int, str]], hint: str) -> None:
     """Check ``function(K, D, covariance_type)`` on every triple of ``grid``.
@@ -111,7 +129,9 @@ def check_parameter_counts(function: Callable, name: str,
     ------
     AssertionError
         At the first wrong count, with the count of wrong triples, the right breakdown
-        into weights, means and covariances, and the hint.
+        into weights, means and covariances, the slip if every wrong count is what one
+        common slip gives (:math:`K` weights instead of :math:`K - 1`, :math:`D^2`
+        entries per covariance matrix instead of :math:`D(D+1)/2`), and the hint.
     """
     from emlib.selection import n_parameters
 
@@ -137,7 +157,7 @@ def check_parameter_counts(function: Callable, name: str,
                     f"D={d}, covariance_type={covariance_type!r} you count {shown}, while "
                     "scikit-learn (GaussianMixture._n_parameters) and "
                     f"emlib.selection.n_parameters count {expected}: "
-                    f"{_breakdown(k, d, covariance_type)}")
+                    f"{_breakdown(k, d, covariance_type)}{_count_slip(wrong)}")
 
 
 def _number(value, case: Case, what: str) -> float:
