@@ -340,6 +340,17 @@ def _seeding_indices(out, case: Case, n_samples: int, n_clusters: int) -> np.nda
     return idx.astype(int)
 
 
+def _draw(seeding: Callable, args: tuple, kwargs: dict, case: Case, n_samples: int,
+          n_clusters: int) -> np.ndarray:
+    # The same arguments at every call, unlike _call's fresh copies: the generator in them
+    # must advance from one draw to the next.
+    try:
+        out = seeding(*args, **kwargs)
+    except Exception as error:
+        raise _fail(case, f"your function raised {type(error).__name__}: {error}") from None
+    return _seeding_indices(out, case, n_samples, n_clusters)
+
+
 def _prefix_table(table: dict, length: int) -> dict:
     """Sum a table of sequences over everything after their first ``length`` indices."""
     out: dict = {}
@@ -384,12 +395,7 @@ def check_seeding_distribution(seeding: Callable, case: Case, *, depth: int,
     args, kwargs = case.fresh()
     counts = Counter()
     for _ in range(n_draws):
-        try:
-            out = seeding(*args, **kwargs)
-        except Exception as error:
-            raise _fail(case, f"your function raised {type(error).__name__}: "
-                              f"{error}") from None
-        idx = _seeding_indices(out, case, len(X), n_clusters)
+        idx = _draw(seeding, args, kwargs, case, len(X), n_clusters)
         counts[tuple(int(i) for i in idx[:depth])] += 1
     for seq, count in counts.items():
         if seq not in exact:
@@ -477,12 +483,7 @@ def check_seeding_distinct(seeding: Callable, case: Case, *, n_draws: int) -> No
     X = np.asarray(X, dtype=float)
     args, kwargs = case.fresh()
     for draw in range(n_draws):
-        try:
-            out = seeding(*args, **kwargs)
-        except Exception as error:
-            raise _fail(case, f"your function raised {type(error).__name__}: "
-                              f"{error}") from None
-        idx = _seeding_indices(out, case, len(X), n_clusters)
+        idx = _draw(seeding, args, kwargs, case, len(X), n_clusters)
         for s, t in itertools.combinations(range(n_clusters), 2):
             if np.array_equal(X[idx[s]], X[idx[t]]):
                 same = ("the same point" if idx[s] == idx[t]
