@@ -237,3 +237,11 @@ def test_matching_infinities_beside_a_difference_raise_no_warning():
         warnings.simplefilter("error")
         with pytest.raises(AssertionError, match=r"largest difference is at \[1\]"):
             compare_arrays(np.array([-np.inf, 1.0]), np.array([-np.inf, 2.0]), case)
+
+
+def test_a_nan_where_the_answer_is_minus_infinity_is_explained_as_such():
+    case = Case("a pixel that is never on", (), "0 * log 0")
+    with pytest.raises(AssertionError, match=r"the answer there is -inf.*0 \* -inf"):
+        compare_arrays(np.array([np.nan, 1.0]), np.array([-np.inf, 1.0]), case)
+    with pytest.raises(AssertionError, match="typically after exp"):
+        compare_arrays(np.array([np.nan, 1.0]), np.array([-3.0, 1.0]), case)

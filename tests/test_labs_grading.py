@@ -16,7 +16,8 @@ For every master notebook in ``labs/``:
   right one, fails exactly the checks listed for it there, with a message that names
   the case and what to look at.
 
-The gradings are independent ``otter run`` processes, run two at a time.
+Each lab is built and graded when a test first needs it; its gradings are independent
+``otter run`` processes, run two at a time.
 """
 
 from __future__ import annotations
@@ -139,35 +140,46 @@ def grade(submission: Path, autograder: Path) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict:
-    """Build every lab, then grade its solution and each wrong answer."""
-    out = tmp_path_factory.mktemp("labs")
-    status = build_labs.main(["--check", "--no-run-tests", "--output", str(out)])
-    assert status == 0, "a student notebook in book/labs/ is missing or stale: run `make labs`"
+def grade_lab(master: Path, out: Path) -> dict:
+    """Build one lab, run its master, and grade its solution and each wrong answer."""
+    status = build_labs.main(["--check", "--no-run-tests", "--output", str(out), str(master)])
+    assert status == 0, f"book/labs/{master.name} is missing or stale: run `make labs`"
+    autograder = out / master.stem / "autograder"
+    solved = json.loads((autograder / master.name).read_text(encoding="utf-8"))
+    zip_path = autograder / f"{master.stem}-autograder.zip"
+    module = wrong_module(master)
+    variants = {"solution": solved}
+    for name, (function, _) in module.MISTAKES.items():
+        variant = json.loads(json.dumps(solved))
+        variants[name] = substitute(variant, function, wrong_cell(module, name, function))
     jobs = {}
-    for master in MASTERS:
-        autograder = out / master.stem / "autograder"
-        solved = json.loads((autograder / master.name).read_text(encoding="utf-8"))
-        zip_path = autograder / f"{master.stem}-autograder.zip"
-        module = wrong_module(master)
-        variants = {"solution": solved}
-        for name, (function, _) in module.MISTAKES.items():
-            variant = json.loads(json.dumps(solved))
-            variants[name] = substitute(variant, function, wrong_cell(module, name, function))
-        for name, notebook in variants.items():
-            folder = out / "submissions" / master.stem / name
-            folder.mkdir(parents=True)
-            path = folder / master.name
-            build_labs.write_notebook(notebook, path)
-            jobs[(master.stem, name)] = (path, zip_path)
+    for name, notebook in variants.items():
+        folder = out / "submissions" / master.stem / name
+        folder.mkdir(parents=True)
+        path = folder / master.name
+        build_labs.write_notebook(notebook, path)
+        jobs[name] = path
     # Each run is a kernel in its own process: two at a time use the two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        executed = {master.stem: pool.submit(execute, master, out / "executed" / master.stem)
-                    for master in MASTERS}
-        futures = {key: pool.submit(grade, *job) for key, job in jobs.items()}
-        return {"built": out, "results": {key: f.result() for key, f in futures.items()},
-                "executed": {key: f.result() for key, f in executed.items()}}
+        executed = pool.submit(execute, master, out / "executed" / master.stem)
+        futures = {name: pool.submit(grade, path, zip_path) for name, path in jobs.items()}
+        return {"results": {name: f.result() for name, f in futures.items()},
+                "executed": executed.result()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """``graded(master)``: that lab built and graded, once per test session. A lab is
+    graded when a test first asks for it, so that ``-k lab02`` grades lab 2 only."""
+    out = tmp_path_factory.mktemp("labs")
+    done = {}
+
+    def lab(master: Path) -> dict:
+        if master.stem not in done:
+            done[master.stem] = grade_lab(master, out)
+        return done[master.stem]
+
+    return lab
 
 
 @pytest.mark.parametrize("master", MASTERS, ids=lambda path: path.stem)
@@ -181,7 +193,7 @@ def test_master_code_fits_the_books_column(master):
 
 @pytest.mark.parametrize("master", MASTERS, ids=lambda path: path.stem)
 def test_master_runs_top_to_bottom(graded, master):
-    cells = [cell for cell in graded["executed"][master.stem]["cells"]
+    cells = [cell for cell in graded(master)["executed"]["cells"]
              if cell["cell_type"] == "code"]
     assert all(cell["execution_count"] for cell in cells), "a cell did not run"
     errors = [output for cell in cells for output in cell["outputs"]
@@ -200,6 +212,7 @@ def test_every_lab_has_a_master_and_three_planted_mistakes():
 
 @pytest.mark.parametrize("master", MASTERS, ids=lambda path: path.stem)
 def test_student_notebook_has_public_tests_and_no_solution(graded, master):
+    graded(master)  # builds the lab and checks that its page in book/labs/ is current
     page = ROOT / "book" / "labs" / master.name
     notebook = json.loads(page.read_text(encoding="utf-8"))
     text = "\n".join(source(cell) for cell in notebook["cells"])
@@ -230,7 +243,7 @@ def test_student_notebook_has_public_tests_and_no_solution(graded, master):
 
 @pytest.mark.parametrize("master", MASTERS, ids=lambda path: path.stem)
 def test_the_solution_scores_full_marks(graded, master):
-    results = graded["results"][(master.stem, "solution")]
+    results = graded(master)["results"]["solution"]
     assert set(results) == set(question_tests(master))
     for question, result in results.items():
         failed = [message for passed, message, _ in result["cases"] if not passed]
@@ -246,7 +259,7 @@ def mistakes():
 @pytest.mark.parametrize(("master", "mistake"), list(mistakes()))
 def test_each_planted_mistake_fails_exactly_its_checks(graded, master, mistake):
     _, expected_failures = wrong_module(master).MISTAKES[mistake]
-    results = graded["results"][(master.stem, mistake)]
+    results = graded(master)["results"][mistake]
     for question, names in question_tests(master).items():
         result = results[question]
         failed = {name for name, (passed, _, _) in zip(names, result["cases"], strict=True)

@@ -111,10 +111,16 @@ def compare_arrays(got, expected, case: Case, *, rtol: float = 1e-7, atol: float
     bad_nan = np.isnan(got) & ~np.isnan(expected)
     if bad_nan.any():
         first = tuple(np.argwhere(bad_nan)[0])
+        if np.isneginf(expected[first]):
+            cause = ("the answer there is -inf, the log of a probability that is exactly "
+                     "0; nan comes from 0 * log(0) = 0 * -inf or from -inf - (-inf), so "
+                     "treat the zero terms (or the shift of an all -inf row) separately")
+        else:
+            cause = ("nan comes from 0/0 or inf - inf, typically after exp() underflowed "
+                     "to 0 or overflowed to inf")
         raise _fail(case, f"{what} holds {int(bad_nan.sum())} nan value(s) where the "
                           f"answer is a number (first at {_where(first)}, expected "
-                          f"{expected[first]:.6g}); nan comes from 0/0 or inf - inf, "
-                          "typically after exp() underflowed to 0 or overflowed to inf")
+                          f"{expected[first]:.6g}); {cause}")
     bad_inf = np.isinf(got) & np.isfinite(expected)
     if bad_inf.any():
         first = tuple(np.argwhere(bad_inf)[0])
