@@ -99,45 +99,59 @@ def lloyd_step_numpy(X, centers, x_sq):
 
 if HAVE_NUMBA:
 
-    def _lloyd_groups(X, neg2_centers_T, centers_sq, x_sq, labels, group_sums, group_counts,
-                      group_inertia):
+    @numba.njit(cache=True, nogil=True)
+    def _lloyd_group(g, X, neg2_centers_T, centers_sq, x_sq, labels, group_sums,
+                     group_counts, group_inertia):
         n_samples, n_features = X.shape
         n_clusters = centers_sq.shape[0]
         n_groups = group_counts.shape[0]
         n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
-        for g in numba.prange(n_groups):
-            padded = np.zeros((BLOCK_ROWS, n_features), dtype=X.dtype)
-            for block in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
-                start = block * BLOCK_ROWS
-                stop = min(start + BLOCK_ROWS, n_samples)
-                if stop - start == BLOCK_ROWS:
-                    partial = np.dot(X[start:stop], neg2_centers_T)
-                else:
-                    # Every product has BLOCK_ROWS rows, so that each row goes through the
-                    # same BLAS kernel: with fewer, OpenBLAS may switch kernels (a single
-                    # row goes to gemv), and two copies of a point could get different
-                    # roundings of their distances, and different centres on a near-tie.
-                    padded[: stop - start] = X[start:stop]
-                    partial = np.dot(padded, neg2_centers_T)
-                for i in range(stop - start):
-                    n = start + i
-                    best = 0
-                    best_value = partial[i, 0] + centers_sq[0]
-                    for k in range(1, n_clusters):
-                        value = partial[i, k] + centers_sq[k]
-                        if value < best_value:
-                            best = k
-                            best_value = value
-                    labels[n] = best
-                    group_counts[g, best] += 1
-                    group_inertia[g] += max(x_sq[n] + best_value, 0.0)
-                    for f in range(n_features):
-                        group_sums[g, best, f] += X[n, f]
+        padded = np.zeros((BLOCK_ROWS, n_features), dtype=X.dtype)
+        for block in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
+            start = block * BLOCK_ROWS
+            stop = min(start + BLOCK_ROWS, n_samples)
+            if stop - start == BLOCK_ROWS:
+                partial = np.dot(X[start:stop], neg2_centers_T)
+            else:
+                # Every product has BLOCK_ROWS rows, so that each row goes through the
+                # same BLAS kernel: with fewer, OpenBLAS may switch kernels (a single
+                # row goes to gemv), and two copies of a point could get different
+                # roundings of their distances, and different centres on a near-tie.
+                padded[: stop - start] = X[start:stop]
+                partial = np.dot(padded, neg2_centers_T)
+            for i in range(stop - start):
+                n = start + i
+                best = 0
+                best_value = partial[i, 0] + centers_sq[0]
+                for k in range(1, n_clusters):
+                    value = partial[i, k] + centers_sq[k]
+                    if value < best_value:
+                        best = k
+                        best_value = value
+                labels[n] = best
+                group_counts[g, best] += 1
+                group_inertia[g] += max(x_sq[n] + best_value, 0.0)
+                for f in range(n_features):
+                    group_sums[g, best, f] += X[n, f]
 
-    # One function, compiled twice: the serial version does the same groups in the same
-    # order, so the two give the same bits. Starting threads costs more than small data.
-    _lloyd_groups_parallel = numba.njit(parallel=True, cache=True, nogil=True)(_lloyd_groups)
-    _lloyd_groups_serial = numba.njit(cache=True, nogil=True)(_lloyd_groups)
+    # Two functions, not one compiled twice: Numba's cache keys an entry by the
+    # function's name and line, so one function compiled with and without parallel=True
+    # would load whichever version was cached first for both. The serial one does the
+    # same groups in the same order, so the two give the same bits.
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def _lloyd_groups_parallel(X, neg2_centers_T, centers_sq, x_sq, labels, group_sums,
+                               group_counts, group_inertia):
+        for g in numba.prange(group_counts.shape[0]):
+            _lloyd_group(g, X, neg2_centers_T, centers_sq, x_sq, labels, group_sums,
+                         group_counts, group_inertia)
+
+    # Starting threads costs more than small data take.
+    @numba.njit(cache=True, nogil=True)
+    def _lloyd_groups_serial(X, neg2_centers_T, centers_sq, x_sq, labels, group_sums,
+                             group_counts, group_inertia):
+        for g in range(group_counts.shape[0]):
+            _lloyd_group(g, X, neg2_centers_T, centers_sq, x_sq, labels, group_sums,
+                         group_counts, group_inertia)
 
 
 def lloyd_step_compiled(X, centers, x_sq):
