@@ -214,8 +214,8 @@ def init_share(args):
         total = seconds(lambda m=model, X=X: fit_quietly(m, X), 1)
         # The start the fit made: k-means on the data as the fit sees them (float64).
         X64 = X.astype(np.float64)
-        start = seconds(lambda X64=X64, K=model.n_components: _kmeans_labels(
-            X64, K, np.random.RandomState(0)), 1)
+        start = seconds(lambda X64=X64, m=model: _kmeans_labels(
+            X64, m.n_components, np.random.RandomState(0), m._kmeans_start_max_iter), 1)
         share = start / total
         print(f"{'default start / fit: ' + name:<46} {start:9.2f} s  {total:9.2f} s "
               f"{share:7.2f}   ({model.n_iter_} EM iterations; share "
