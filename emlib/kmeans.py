@@ -266,7 +266,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         # scikit-learn's KMeans too runs on one BLAS thread: the compiled step runs its own
         # threads, and a BLAS thread pool still spinning from an earlier product (the
-        # variances, k-means++) made each step two to four times slower.
+        # variances, k-means++) made each step several times slower.
         with one_blas_thread():
             return self._fit(X)
 
