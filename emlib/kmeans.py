@@ -234,11 +234,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if shift <= tol:
                 break
             labels_old = labels
+        # squared_distances moves both sides to the centres' mean before expanding, unlike
+        # the step, so the reported inertia keeps its digits; one pass gives the labels too.
+        d2 = squared_distances(X, centers)
         if not strict:
             # The last update moved the centres: re-assign so labels match them.
-            labels = squared_distances(X, centers).argmin(axis=1)
-        rows = np.arange(X.shape[0])
-        inertia = float(squared_distances(X, centers)[rows, labels].sum())
+            labels = d2.argmin(axis=1)
+        inertia = float(d2[np.arange(X.shape[0]), labels].sum())
         return centers, labels, inertia, n_iter, np.asarray(history)
 
     def _warn_if_too_few_distinct_points(self, X):
