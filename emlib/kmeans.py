@@ -255,7 +255,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"Distinct points in X: {n_distinct}, fewer than n_clusters={self.n_clusters}; "
                 "some clusters end up empty.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
 
     def fit(self, X, y=None):
@@ -266,13 +266,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         ConvergenceWarning
             If X has fewer distinct points than ``n_clusters``, with their number.
         """
-        # scikit-learn's KMeans too runs on one BLAS thread: the compiled step runs its own
-        # threads, and a BLAS thread pool still spinning from an earlier product (the
-        # variances, k-means++) made each step several times slower.
-        with one_blas_thread():
-            return self._fit(X)
-
-    def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_parameters(X)
         rng = check_random_state(self.random_state)
@@ -288,7 +281,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         centred = X - offset if offset.any() else X
         best = None
         for _ in range(self.n_init):
-            run = self._lloyd(centred, self._initial_centers(centred, rng, offset), tol)
+            start = self._initial_centers(centred, rng, offset)
+            # The compiled step runs its own threads, each with small products.
+            with one_blas_thread():
+                run = self._lloyd(centred, start, tol)
             if best is None or run[2] < best[2]:
                 best = run
         (
