@@ -62,7 +62,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from emlib.labs.checks import Case, _call, _fail, compare_arrays
+from emlib.labs.checks import Case, _as_array, _call, _fail, compare_arrays
 
 __all__ = [
     "check_em_convergence",
@@ -446,7 +446,7 @@ def _m_step_output(m_step: Callable, case: Case, args: tuple):
                           "return (weights, means, covariances)")
     if not isinstance(out, tuple | list) or len(out) != 3:
         raise _fail(case, "m_step must return a tuple (weights, means, covariances)")
-    return [_as_float(value, case, name) for value, name
+    return [_as_array(value, case, f"your {name}") for value, name
             in zip(out, ("weights", "means", "covariances"), strict=True)]
 
 
@@ -468,13 +468,6 @@ def _compare_own(got, expected, case: Case, what: str, other: str, rtol: float,
                       f"{close.size} entries, where they should be equal; the largest "
                       f"difference is at {at}: {got[worst]:.10g} against "
                       f"{expected[worst]:.10g}")
-
-
-def _as_float(value, case: Case, name: str) -> np.ndarray:
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise _fail(case, f"your {name} is not an array of numbers ({error})") from None
 
 
 def check_moved_data(m_step: Callable, case: Case, shift: Sequence[float], *,
