@@ -133,15 +133,22 @@ class BernoulliMixture(MixtureEM):
     that logarithms stay finite, probabilities are kept within machine epsilon of (0, 1); use
     ``pixel_prior > 0`` for a principled fix.
 
-    The default start (``init_params="kmeans"``) runs at most 20 of Lloyd's iterations,
-    not k-means to convergence (300 at most, as scikit-learn's Gaussian mixtures do and
-    :class:`emlib.GaussianMixture` keeps): on binary images, k-means takes 60 to 90
-    iterations to converge, each about half an EM iteration, which made the start as long
-    as the fit; the last iterations move a few boundary images, which EM reassigns anyway.
+    The default start (``init_params="kmeans"``) is a short k-means, not scikit-learn's
+    (which :class:`emlib.GaussianMixture` keeps: greedy k-means++ seeding with
+    ``2 + int(log(K))`` candidates per centre, then Lloyd's iterations to convergence, 300
+    at most). Here the seeding draws one candidate per centre (the D² sampling of Arthur
+    and Vassilvitskii, 2007) and Lloyd stops after 10 iterations. On binary images k-means
+    takes 60 to 90 iterations to converge, and the greedy seeding makes one distance pass
+    per candidate (4 per centre for K = 20), so the full start took as long as the fit;
+    its last iterations move a few boundary images, which EM reassigns anyway. Measured
+    on 60,000 binary MNIST-like images with K = 20 over 10 seeds (``benchmarks/README.md``):
+    a default fit takes about 45% less time, the start is about a quarter of it, and the
+    final log-likelihood per image is 0.05 lower on average than from a converged greedy
+    start, while it ranges over 0.5 to 0.9 between seeds.
     """
 
     # See the Notes: EM moves the means far more than the last k-means iterations would.
-    _kmeans_start_max_iter = 20
+    _kmeans_start = {"max_iter": 10, "n_local_trials": 1}
 
     def __init__(
         self,

@@ -89,16 +89,23 @@ def shared_kmeans_starts():
         _KMEANS_STARTS.reset(token)
 
 
-def _kmeans_labels(X, n_components, rng, max_iter=300):
+def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None):
     """The k-means partition of a default start, from the shared store when one is active.
 
     ``max_iter`` caps Lloyd's iterations; 300 is scikit-learn's default, which its
-    GaussianMixture uses for its own start.
+    GaussianMixture uses for its own start. ``n_local_trials`` is the number of candidates
+    the k-means++ seeding draws for each centre, keeping the one that lowers the inertia
+    most: ``None`` is scikit-learn's greedy default, ``2 + int(log(K))``;
+    1 is the plain D² sampling of Arthur and Vassilvitskii (2007).
     """
     store = _KMEANS_STARTS.get()
 
     def partition():
-        return KMeans(n_clusters=n_components, n_init=1, max_iter=max_iter,
+        init = "k-means++"
+        if n_local_trials is not None:
+            init = kmeans_plusplus(X, n_components, random_state=rng,
+                                   n_local_trials=n_local_trials)[0]
+        return KMeans(n_clusters=n_components, init=init, n_init=1, max_iter=max_iter,
                       random_state=rng).fit(X).labels_
 
     if store is None:
@@ -111,6 +118,7 @@ def _kmeans_labels(X, n_components, rng, max_iter=300):
         data.dtype.str,
         n_components,
         max_iter,
+        n_local_trials,
         keys.tobytes(),
         position,
         has_gauss,
@@ -314,9 +322,10 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ``params_history_``.
     """
 
-    # Lloyd iterations of the default k-means start ("kmeans"): scikit-learn's default, so
-    # that GaussianMixture starts where scikit-learn's does. A family may stop it earlier.
-    _kmeans_start_max_iter = 300
+    # The default k-means start ("kmeans"): scikit-learn's greedy seeding and at most 300
+    # Lloyd iterations, so that GaussianMixture starts where scikit-learn's does. A family
+    # may choose a cheaper start (arguments of _kmeans_labels).
+    _kmeans_start = {"max_iter": 300, "n_local_trials": None}
 
     def __init__(
         self,
@@ -422,7 +431,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         n_samples, K = X.shape[0], self.n_components
         resp = np.zeros((n_samples, K), dtype=X.dtype)
         if self.init_params == "kmeans":
-            labels = _kmeans_labels(X, K, rng, self._kmeans_start_max_iter)
+            labels = _kmeans_labels(X, K, rng, **self._kmeans_start)
             resp[np.arange(n_samples), labels] = 1.0
         elif self.init_params == "k-means++":
             _, indices = kmeans_plusplus(X, K, random_state=rng)

@@ -234,14 +234,21 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if shift <= tol:
                 break
             labels_old = labels
-        # squared_distances moves both sides to the centres' mean before expanding, unlike
-        # the step, so the reported inertia keeps its digits; one pass gives the labels too.
+        return centers, labels, strict, n_iter, np.asarray(history)
+
+    @staticmethod
+    def _final_assignment(X, centers, labels, strict):
+        """Labels that match the final centres, and the inertia they give.
+
+        :func:`squared_distances` moves both sides to the centres' mean before expanding,
+        unlike the step, so the reported inertia keeps its digits; one pass gives the labels
+        too.
+        """
         d2 = squared_distances(X, centers)
         if not strict:
             # The last update moved the centres: re-assign so labels match them.
             labels = d2.argmin(axis=1)
-        inertia = float(d2[np.arange(X.shape[0]), labels].sum())
-        return centers, labels, inertia, n_iter, np.asarray(history)
+        return labels, float(d2[np.arange(X.shape[0]), labels].sum())
 
     def _warn_if_too_few_distinct_points(self, X):
         # Identical points always share their nearest centre, so with fewer distinct points
@@ -282,11 +289,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         best = None
         for _ in range(self.n_init):
             start = self._initial_centers(centred, rng, offset)
-            # The compiled step runs its own threads, each with small products.
+            # The compiled step runs its own threads, each with small products; the final
+            # pass is one large product, which BLAS's threads serve better.
             with one_blas_thread():
-                run = self._lloyd(centred, start, tol)
-            if best is None or run[2] < best[2]:
-                best = run
+                centers, labels, strict, n_iter, history = self._lloyd(centred, start, tol)
+            labels, inertia = self._final_assignment(centred, centers, labels, strict)
+            if best is None or inertia < best[2]:
+                best = (centers, labels, inertia, n_iter, history)
         (
             centers,
             self.labels_,

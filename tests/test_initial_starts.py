@@ -125,7 +125,8 @@ def test_a_repeated_start_runs_em_once(monkeypatch):
 
 # One EM iteration, to read the start: not converging is the point.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_bernoulli_start_stops_lloyd_early_and_gaussian_start_is_scikit_learns():
+def test_bernoulli_start_is_a_short_kmeans_and_gaussian_start_is_scikit_learns():
+    from sklearn.cluster import kmeans_plusplus
     from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
     from emlib import BernoulliMixture, GaussianMixture, KMeans
@@ -133,8 +134,13 @@ def test_bernoulli_start_stops_lloyd_early_and_gaussian_start_is_scikit_learns()
 
     X = load_mnist(2000, binarize=True)[0].astype(np.float64)
     converged = KMeans(10, random_state=0).fit(X).labels_
-    capped = KMeans(10, max_iter=20, random_state=0).fit(X).labels_
-    assert not np.array_equal(capped, converged)  # else the cap changes nothing here
+    # Plain D² seeding (one candidate per centre), then at most 10 Lloyd iterations.
+    rng = np.random.RandomState(0)
+    seeds = kmeans_plusplus(X, 10, random_state=rng, n_local_trials=1)[0]
+    short = KMeans(10, init=seeds, max_iter=10, random_state=rng).fit(X)
+    assert short.n_iter_ == 10
+    capped = short.labels_
+    assert not np.array_equal(capped, converged)  # else the test tells the starts apart
     model = BernoulliMixture(10, max_iter=1, tol=0, random_state=0, keep_history=True)
     start = model.fit(X).params_history_[0]
     counts = np.bincount(capped, minlength=10)
@@ -148,3 +154,15 @@ def test_bernoulli_start_stops_lloyd_early_and_gaussian_start_is_scikit_learns()
     ours = GaussianMixture(3, max_iter=1, tol=0, random_state=0).fit(blobs)
     theirs = SklearnGaussianMixture(3, max_iter=1, tol=0, random_state=0).fit(blobs)
     np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-10)
+
+
+def test_gaussian_and_bernoulli_starts_on_the_same_data_are_kept_apart(kmeans_fits):
+    # The two families make different k-means starts (see BernoulliMixture's Notes), so
+    # the same data, K and generator state must not share a partition.
+    binary = (three_blobs_2d(random_state=1)[0] > 0).astype(float)
+    with shared_kmeans_starts() as store:
+        GaussianMixture(3, random_state=0).fit(binary)
+        BernoulliMixture(3, random_state=0).fit(binary)
+        assert len(store) == 2
+    assert len(kmeans_fits) == 2
+
