@@ -285,7 +285,8 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
 
     if covariance_type == "full":
         covariances = full_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
-        covariances[:, range(n_features), range(n_features)] += reg_covar
+        # The diagonals as a strided view: indexing with ranges builds index arrays.
+        covariances.reshape(len(nk), -1)[:, :: n_features + 1] += reg_covar
     elif covariance_type == "tied":
         covariances = pooled_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
         covariances.flat[:: n_features + 1] += reg_covar
@@ -327,8 +328,7 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
             <= 16 * np.finfo(stack.dtype).eps
         ):
             raise _collapse_error(reg_covar)
-        identity = np.broadcast_to(np.eye(stack.shape[-1], dtype=stack.dtype), stack.shape)
-        factors = np.swapaxes(np.linalg.solve(cov_chol, identity), 1, 2)
+        factors = np.swapaxes(np.linalg.inv(cov_chol), 1, 2)
         return factors if covariance_type == "full" else factors[0]
     if not np.all(covariances > 0):
         raise _collapse_error(reg_covar)

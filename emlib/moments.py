@@ -182,13 +182,13 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
     shifted = means - centre
     covariances = scatter.reshape(n_components, n_features, n_features) / nk[:, None, None]
     covariances -= shifted[:, :, np.newaxis] * shifted[:, np.newaxis, :]
-    diag = range(n_features)
     located = _located(means, origin)
-    inexact = _inexact(shifted**2, covariances[:, diag, diag], nk, located, floor)
+    inexact = _inexact(shifted**2, np.diagonal(covariances, axis1=1, axis2=2), nk, located,
+                       floor)
     for k in np.flatnonzero(inexact.any(axis=1)):
         covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
     covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
-    variances = covariances[:, diag, diag]
+    variances = np.diagonal(covariances, axis1=1, axis2=2).copy()
     flat = zero_below_resolution(variances, located)
     for k, j in zip(*np.nonzero(flat), strict=True):
         covariances[k, j, :] = 0.0
