@@ -15,6 +15,10 @@ LAB_STAMP := $(VENV)/.installed-lab
 # by `make execute` are reproduced bit for bit by nbval. MPLBACKEND is deliberately
 # left unset: kernels would inherit it and figures would vanish.
 NB_ENV := PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# Notebooks also keep Numba to one thread: nbval replays two at once on two cores, and
+# k-means gives the same bits on any number of threads (emlib/lloyd.py). The unit tests
+# need more than one, to check exactly that.
+NB_KERNEL_ENV := $(NB_ENV) NUMBA_NUM_THREADS=1
 
 NOTEBOOKS = $(sort $(wildcard book/*.ipynb))
 NB ?= $(NOTEBOOKS)
@@ -62,7 +66,7 @@ test: lab-pages
 	$(NB_ENV) $(BIN)/python -m pytest tests
 	$(NB_ENV) $(BIN)/python -m pytest -p no:cacheprovider --doctest-modules emlib
 	$(BIN)/python scripts/check_notebooks.py book
-	$(NB_ENV) $(BIN)/python scripts/replay_notebooks.py --kernels $(KERNELS) $(NOTEBOOKS)
+	$(NB_KERNEL_ENV) $(BIN)/python scripts/replay_notebooks.py --kernels $(KERNELS) $(NOTEBOOKS)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@# A formula that Markdown broke apart (a line of inline math read as a list item) builds
@@ -82,14 +86,14 @@ test: lab-pages
 
 execute: $(STAMP)
 	@if [ -z "$(strip $(NB))" ]; then echo "No notebooks to execute."; exit 0; fi; \
-	$(NB_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	$(NB_KERNEL_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.record_timing=False \
 		--ExecutePreprocessor.timeout=600 \
 		--ExecutePreprocessor.kernel_name=python3 \
 		$(NB)
 
 replay: $(STAMP)
-	$(NB_ENV) $(BIN)/python scripts/replay_notebooks.py --kernels $(KERNELS) $(NB)
+	$(NB_KERNEL_ENV) $(BIN)/python scripts/replay_notebooks.py --kernels $(KERNELS) $(NB)
 
 # JupyterLab is a tool for authors and readers, not a dependency of the package, so it
 # is installed here only (constrained by the lock for everything the two share).

@@ -24,6 +24,7 @@ Run from the repository root:  python benchmarks/bench.py [--quick] [SECTION ...
 import argparse
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -325,17 +326,21 @@ def book(args):
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
-         "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-n", "2", "--durations=0",
-         *notebooks],
+         "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
+         "-n", "2", "--dist", "loadfile", "--durations=0", *notebooks],
         cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"})
+        # The environment of `make replay` (NB_ENV in the Makefile).
+        env={**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1",
+             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
     total = time.perf_counter() - start
     per_notebook = {}
+    # Lines of --durations: "4.28s call     book/01-....ipynb::Cell 24".
+    duration = re.compile(r"^(\d+(?:\.\d+)?)s\s+\w+\s+(\S+\.ipynb)::")
     for line in done.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0].endswith("s") and "::" in parts[-1]:
-            name = parts[-1].split("::")[0]
-            per_notebook[name] = per_notebook.get(name, 0.0) + float(parts[0][:-1])
+        match = duration.match(line)
+        if match:
+            name = match.group(2)
+            per_notebook[name] = per_notebook.get(name, 0.0) + float(match.group(1))
     for name, t in sorted(per_notebook.items()):
         print(f"{'nbval ' + Path(name).stem:<46} {t:9.1f} s   "
               f"(target <= 30 s: {'ok' if t <= 30 else 'MISSED'})")
