@@ -292,14 +292,24 @@ def scaling(args):
 
 # The data are written by the parent and read here, so that the high-water mark before the
 # fit holds X itself and not the temporaries that made it.
+# The high-water mark is read from /proc (VmHWM, reset by exec) where there is one:
+# getrusage's ru_maxrss survives exec, so a child would report the forked parent's size.
 MEMORY_CHILD = """
 import resource, sys, numpy as np, emlib
+
+def high_water_kib():
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 X = np.load(sys.argv[2])
 dtype = np.dtype(sys.argv[1])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = high_water_kib()
 emlib.BernoulliMixture(20, init_params="random_from_data", random_state=0, max_iter=5,
                        tol=0, dtype=dtype).fit(X)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = high_water_kib()
 print(before, peak, X.shape[0] * X.shape[1] * dtype.itemsize)
 """
 
