@@ -285,8 +285,8 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
 
     if covariance_type == "full":
         covariances = full_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
-        # The diagonals as a strided view: indexing with ranges builds index arrays.
-        covariances.reshape(len(nk), -1)[:, :: n_features + 1] += reg_covar
+        # The diagonals as a writeable view: indexing with ranges builds index arrays.
+        np.einsum("kii->ki", covariances)[...] += reg_covar
     elif covariance_type == "tied":
         covariances = pooled_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
         covariances.flat[:: n_features + 1] += reg_covar
