@@ -292,7 +292,9 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     A family subclasses it, implements the abstract hooks, and stores the constructor
     parameters ``weights_init`` and ``means_init`` (checked here, used by its
-    ``_initialize``) besides its own.
+    ``_initialize``) besides its own. While ``fit`` runs, its hooks may keep in the dict
+    ``self._fit_scratch`` what they derive from the training data alone, to compute it once
+    per fit instead of once per iteration; the dict is gone when ``fit`` returns.
 
     Parameters
     ----------
@@ -522,6 +524,18 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         X = self._validate_input(X, reset=True)
         self._check_parameters(X)
+        # What a family derives from the training data alone (a centred copy, constants of a
+        # prior) is kept here for the length of this fit rather than recomputed in every
+        # iteration; it is dropped on return, so that no later fit can see stale values
+        # (validate_data passes a float64 array through uncopied, and its owner may change
+        # it in place between fits).
+        self._fit_scratch = {}
+        try:
+            return self._fit_predict(X)
+        finally:
+            del self._fit_scratch
+
+    def _fit_predict(self, X):
         rng = check_random_state(self.random_state)
 
         # A warm start continues from whatever parameters the model holds: those of an

@@ -35,6 +35,7 @@ The shapes and conventions of every fitted attribute are scikit-learn's, so the 
 can be compared parameter by parameter.
 """
 
+import functools
 import math
 from numbers import Real
 
@@ -50,7 +51,7 @@ from .moments import (
     row_blocks,
     spread_limit,
 )
-from .priors import log_prior_density, map_gaussian_parameters, resolve_prior
+from .priors import log_prior_density, map_gaussian_parameters, prior_constants, resolve_prior
 
 __all__ = [
     "GaussianMixture",
@@ -75,6 +76,15 @@ def _collapse_error(reg_covar):
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _block_indicator(n_components, n_features, dtype):
+    """(K D, K) matrix whose column k sums the k-th block of D columns; read-only, because
+    it is shared by every call with the same shape."""
+    blocks = np.repeat(np.eye(n_components, dtype=dtype), n_features, axis=0)
+    blocks.setflags(write=False)
+    return blocks
+
+
 def _full_mahalanobis(X, means, U):
     r""":math:`\lVert (x_n - \mu_k)^\top U_k \rVert^2` for all samples and components.
 
@@ -96,7 +106,7 @@ def _full_mahalanobis(X, means, U):
     centre = means.mean(axis=0)
     factors = U.transpose(1, 0, 2).reshape(n_features, width)
     offsets = -np.einsum("ki,kij->kj", means - centre, U)
-    blocks = np.repeat(np.eye(n_components, dtype=X.dtype), n_features, axis=0)
+    blocks = _block_indicator(n_components, n_features, X.dtype)
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
     for rows in row_blocks(X.shape[0], width):
         Y = (X[rows] - centre) @ factors
@@ -246,7 +256,7 @@ def full_covariances(covariances, covariance_type, n_components, n_features):
     return variances[:, :, None] * np.eye(d)
 
 
-def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
+def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type, *, centred=None):
     r"""M-step of a Gaussian mixture: soft counts, means and covariances.
 
     Implements :math:`N_k = \sum_n r_{nk}`, :math:`\mu_k = \sum_n r_{nk} x_n / N_k` and the
@@ -261,6 +271,10 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     resp : ndarray of shape (n_samples, n_components)
     reg_covar : float
     covariance_type : {"full", "tied", "diag", "spherical"}
+    centred : tuple of (ndarray, ndarray), optional
+        ``(origin, X - origin)`` with ``origin = X.mean(axis=0)``, for a caller that calls
+        this function with the same ``X`` many times (EM does, in every iteration); computed
+        here when not given.
 
     Returns
     -------
@@ -278,8 +292,10 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     # stored only to eps |mu|, and a scatter about such a rounded mean is off by about
     # 2 eps |mu| |mu - c| (c the centre of emlib.moments): in float32 at 1e3, about 1e-3 of
     # a unit variance. Measured from a point inside the data, the mean keeps its digits.
-    origin = X.mean(axis=0)
-    Xc = X - origin
+    if centred is None:
+        origin = X.mean(axis=0)
+        centred = origin, X - origin
+    origin, Xc = centred
     offsets = (resp.T @ Xc) / divisor[:, np.newaxis]
     n_features = X.shape[1]
 
@@ -613,10 +629,19 @@ class GaussianMixture(MixtureEM):
 
     def _parameters_from(self, X, resp):
         """Weights, means and covariances of the M-step (ML, or MAP with a prior)."""
+        scratch = self._fit_scratch
+        if "centred" not in scratch:
+            # The point the M-step measures the data from: the prior mean, or the data mean.
+            origin = (
+                X.mean(axis=0) if self.prior_ is None else self.prior_.mean.astype(X.dtype)
+            )
+            scratch["centred"] = origin, X - origin
         if self.prior_ is not None:
-            return map_gaussian_parameters(X, resp, self.prior_, self.covariance_type)
+            return map_gaussian_parameters(
+                X, resp, self.prior_, self.covariance_type, centred=scratch["centred"]
+            )
         nk, means, covariances = estimate_gaussian_parameters(
-            X, resp, self.reg_covar, self.covariance_type
+            X, resp, self.reg_covar, self.covariance_type, centred=scratch["centred"]
         )
         # nk / nk.sum() rather than nk / N: with one-hot rows at K seeds ("k-means++",
         # "random_from_data") only K samples carry responsibility.
@@ -656,6 +681,11 @@ class GaussianMixture(MixtureEM):
         for maximum likelihood. See :func:`emlib.priors.log_prior_density`."""
         if getattr(self, "prior_", None) is None:
             return 0.0
+        scratch = getattr(self, "_fit_scratch", {})
+        if "prior_constants" not in scratch:
+            scratch["prior_constants"] = prior_constants(
+                self.prior_, self.n_components, self.covariance_type
+            )
         return log_prior_density(
             self.prior_,
             self.weights_,
@@ -663,6 +693,7 @@ class GaussianMixture(MixtureEM):
             self.covariances_,
             self.precisions_cholesky_,
             self.covariance_type,
+            constants=scratch["prior_constants"],
         )
 
     def _estimate_log_prob(self, X):

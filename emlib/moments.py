@@ -186,14 +186,17 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
     located = _located(means, origin)
     inexact = _inexact(shifted**2, np.diagonal(covariances, axis1=1, axis2=2), nk, located,
                        floor)
-    for k in np.flatnonzero(inexact.any(axis=1)):
-        covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
+    # The guards test first: on small data the loops' index arrays cost as much as the check.
+    if inexact.any():
+        for k in np.flatnonzero(inexact.any(axis=1)):
+            covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
     covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
     variances = np.diagonal(covariances, axis1=1, axis2=2).copy()
     flat = zero_below_resolution(variances, located)
-    for k, j in zip(*np.nonzero(flat), strict=True):
-        covariances[k, j, :] = 0.0
-        covariances[k, :, j] = 0.0
+    if flat.any():
+        for k, j in zip(*np.nonzero(flat), strict=True):
+            covariances[k, j, :] = 0.0
+            covariances[k, :, j] = 0.0
     return covariances
 
 

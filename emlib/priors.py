@@ -32,13 +32,21 @@ the conventions of :data:`scipy.stats.invwishart` and :data:`scipy.stats.invgamm
 import math
 from dataclasses import dataclass, replace
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import gammaln, multigammaln, xlogy
 
 from .moments import diagonal_scatter, full_scatter, pooled_scatter
 
-__all__ = ["GaussianPrior", "resolve_prior", "map_gaussian_parameters", "log_prior_density"]
+__all__ = [
+    "GaussianPrior",
+    "PriorConstants",
+    "resolve_prior",
+    "map_gaussian_parameters",
+    "prior_constants",
+    "log_prior_density",
+]
 
 DEFAULT_SHRINKAGE = 0.01
 
@@ -231,7 +239,7 @@ def resolve_prior(prior, X, n_components, covariance_type):
     return replace(prior, mean=mean, scale=scale, degrees_of_freedom=float(nu))
 
 
-def map_gaussian_parameters(X, resp, prior, covariance_type):
+def map_gaussian_parameters(X, resp, prior, covariance_type, *, centred=None):
     r"""MAP M-step: the posterior mode of weights, means and covariances given ``resp``.
 
     With :math:`N_k = \sum_n r_{nk}`, :math:`\bar x_k = \sum_n r_{nk} x_n / N_k`, the
@@ -280,6 +288,9 @@ def map_gaussian_parameters(X, resp, prior, covariance_type):
     prior : GaussianPrior
         Every field set, as returned by :func:`resolve_prior`.
     covariance_type : {"full", "tied", "diag", "spherical"}
+    centred : tuple of (ndarray, ndarray), optional
+        ``(origin, X - origin)`` with ``origin = prior.mean.astype(X.dtype)``, for a caller
+        that calls this function with the same ``X`` many times; computed here when not given.
 
     Returns
     -------
@@ -295,8 +306,10 @@ def map_gaussian_parameters(X, resp, prior, covariance_type):
     # Everything is computed about mu_0 (rounded to the dtype): a mean far from the origin
     # is stored only to eps |mu|, and a scatter taken about such a rounded mean is off by
     # about 2 eps |mu| |mu - c| in float32 -- percents of a small variance at 1e4.
-    origin = prior.mean.astype(dtype)
-    Xc = X - origin
+    if centred is None:
+        origin = prior.mean.astype(dtype)
+        centred = origin, X - origin
+    origin, Xc = centred
     mu0 = (prior.mean - origin).astype(dtype)
     nk = resp.sum(axis=0)
     # As in emlib.gaussian: an empty component keeps a finite (zero) sample mean.
@@ -332,12 +345,66 @@ def map_gaussian_parameters(X, resp, prior, covariance_type):
     )
 
 
-def _log_inverse_gamma(variances, shape, scale):
-    log_normaliser = shape * np.log(scale) - gammaln(shape)
-    return log_normaliser - (shape + 1) * np.log(variances) - scale / variances
+class PriorConstants(NamedTuple):
+    r"""The parts of :func:`log_prior_density` that depend on the prior and the shapes only.
+
+    Attributes
+    ----------
+    log_dirichlet : float
+        :math:`\log \Gamma(K\alpha) - K \log \Gamma(\alpha)`.
+    log_normal : float
+        :math:`\tfrac{D}{2} (\log \kappa - \log 2\pi)`.
+    log_covariance : float or ndarray
+        ``full``, ``tied``: :math:`\tfrac{\nu}{2} \log|\Psi| - \tfrac{\nu D}{2} \log 2
+        - \log \Gamma_D(\nu/2)`; ``diag``, ``spherical``: :math:`a \log b - \log
+        \Gamma(a)` with :math:`a = \nu/2` and :math:`b` half the scale.
+    scale_cholesky : ndarray or None
+        The lower Cholesky factor of :math:`\Psi` (``full`` and ``tied``).
+    """
+
+    log_dirichlet: float
+    log_normal: float
+    log_covariance: object
+    scale_cholesky: object
 
 
-def log_prior_density(prior, weights, means, covariances, precisions_cholesky, covariance_type):
+def prior_constants(prior, n_components, covariance_type):
+    """The terms of the prior's log-density that no parameter changes (:class:`PriorConstants`).
+
+    EM evaluates :func:`log_prior_density` once per iteration; computing these once per fit
+    spares a Cholesky factorisation and a multivariate gamma function in every iteration.
+
+    Parameters
+    ----------
+    prior : GaussianPrior
+        Every field set, as returned by :func:`resolve_prior`.
+    n_components : int
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    PriorConstants
+    """
+    K, D = n_components, prior.mean.shape[0]
+    nu, alpha = prior.degrees_of_freedom, prior.weight_concentration
+    log_dirichlet = gammaln(K * alpha) - K * gammaln(alpha)
+    log_normal = 0.5 * D * (math.log(prior.shrinkage) - math.log(2 * math.pi))
+    if covariance_type in ("full", "tied"):
+        psi_chol = np.linalg.cholesky(prior.scale)
+        log_wishart = (
+            nu * np.log(np.diag(psi_chol)).sum()
+            - 0.5 * nu * D * math.log(2)
+            - multigammaln(0.5 * nu, D)
+        )
+        return PriorConstants(log_dirichlet, log_normal, log_wishart, psi_chol)
+    shape = 0.5 * nu
+    log_gamma = shape * np.log(0.5 * prior.scale) - gammaln(shape)
+    return PriorConstants(log_dirichlet, log_normal, log_gamma, None)
+
+
+def log_prior_density(
+    prior, weights, means, covariances, precisions_cholesky, covariance_type, *, constants=None
+):
     r"""Log-density of the prior at the parameters, normalising constants included.
 
     The sum of :math:`\log \mathrm{Dirichlet}(\pi \mid \alpha)` and, for every component,
@@ -352,6 +419,9 @@ def log_prior_density(prior, weights, means, covariances, precisions_cholesky, c
     weights, means, covariances, precisions_cholesky : ndarray
         The parameters in the layout of :class:`emlib.GaussianMixture`.
     covariance_type : {"full", "tied", "diag", "spherical"}
+    constants : PriorConstants, optional
+        :func:`prior_constants` of this prior, number of components and covariance type,
+        for a caller that evaluates the density many times; computed here when not given.
 
     Returns
     -------
@@ -362,37 +432,41 @@ def log_prior_density(prior, weights, means, covariances, precisions_cholesky, c
     covariances = np.asarray(covariances, dtype=np.float64)
     U = np.asarray(precisions_cholesky, dtype=np.float64)
     K, D = means.shape
+    if constants is None:
+        constants = prior_constants(prior, K, covariance_type)
     kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
     offsets = means - prior.mean
-    log_2pi = math.log(2 * math.pi)
 
-    log_dirichlet = (
-        gammaln(K * alpha) - K * gammaln(alpha) + float(np.sum(xlogy(alpha - 1, weights)))
-    )
+    log_dirichlet = constants.log_dirichlet + float(np.sum(xlogy(alpha - 1, weights)))
     if covariance_type in ("full", "tied"):
         stack = U if covariance_type == "full" else U[np.newaxis]
         # log |Sigma^{-1}| = 2 sum log diag U; tr(Psi Sigma^{-1}) = ||L_Psi^T U||_F^2.
         log_det_precision = 2 * np.log(np.diagonal(stack, axis1=1, axis2=2)).sum(axis=1)
-        psi_chol = np.linalg.cholesky(prior.scale)
-        trace = (np.swapaxes(stack, 1, 2) @ psi_chol) ** 2
+        trace = (np.swapaxes(stack, 1, 2) @ constants.scale_cholesky) ** 2
         log_wishart = (
-            nu * np.log(np.diag(psi_chol)).sum()
-            - 0.5 * nu * D * math.log(2)
-            - multigammaln(0.5 * nu, D)
+            constants.log_covariance
             + 0.5 * (nu + D + 1) * log_det_precision
             - 0.5 * trace.sum(axis=(1, 2))
         )
-        projected = np.einsum("ki,kij->kj", offsets, np.broadcast_to(stack, (K, D, D)))
+        if covariance_type == "tied":
+            stack = np.broadcast_to(stack, (K, D, D))
+            log_det_precision = np.broadcast_to(log_det_precision, (K,))
+        projected = np.einsum("ki,kij->kj", offsets, stack)
         log_normal = (
-            0.5 * D * (math.log(kappa) - log_2pi)
-            + 0.5 * np.broadcast_to(log_det_precision, (K,))
+            constants.log_normal
+            + 0.5 * log_det_precision
             - 0.5 * kappa * (projected**2).sum(axis=1)
         )
         return float(log_dirichlet + log_wishart.sum() + log_normal.sum())
     variances = covariances if covariance_type == "diag" else covariances[:, np.newaxis]
-    log_gamma = _log_inverse_gamma(variances, 0.5 * nu, 0.5 * prior.scale)
+    # Inverse-gamma densities of shape nu / 2 and scale s / 2.
+    log_gamma = (
+        constants.log_covariance
+        - (0.5 * nu + 1) * np.log(variances)
+        - 0.5 * prior.scale / variances
+    )
     log_normal = (
-        0.5 * D * (math.log(kappa) - log_2pi)
+        constants.log_normal
         - 0.5 * np.broadcast_to(np.log(variances), (K, D)).sum(axis=1)
         - 0.5 * kappa * (offsets**2 / variances).sum(axis=1)
     )

@@ -228,3 +228,20 @@ def test_bernoulli_float32_responsibilities_have_no_subnormals():
     resp = model.predict_proba(X)
     assert resp.dtype == np.float32
     assert_no_subnormals(resp)
+
+
+@pytest.mark.parametrize("prior", [None, "conjugate"])
+def test_a_refit_sees_data_changed_in_place(prior):
+    """What a fit derives from X once (a centred copy, constants of the prior) must not
+    outlive the fit: validate_data passes a float64 array through uncopied, so a second fit
+    on the same array, changed in place, has to start from the new values."""
+    X, _ = three_blobs_2d(300, random_state=0)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    model = GaussianMixture(3, random_state=0, prior=prior).fit(X)
+    assert not hasattr(model, "_fit_scratch")
+    X *= 2.0
+    X += 50.0
+    refit = model.fit(X)
+    fresh = GaussianMixture(3, random_state=0, prior=prior).fit(X.copy())
+    np.testing.assert_array_equal(refit.means_, fresh.means_)
+    np.testing.assert_array_equal(refit.covariances_, fresh.covariances_)

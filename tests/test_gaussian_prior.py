@@ -18,7 +18,12 @@ from emlib.gaussian import (
     log_gaussian_density,
     precision_cholesky,
 )
-from emlib.priors import log_prior_density, map_gaussian_parameters, resolve_prior
+from emlib.priors import (
+    log_prior_density,
+    map_gaussian_parameters,
+    prior_constants,
+    resolve_prior,
+)
 
 
 def fit_quietly(model, X):
@@ -289,6 +294,11 @@ def test_log_prior_density_matches_scipy_at_random_parameters(covariance_type):
     ours = log_prior_density(prior, weights, means, covariances, factors, covariance_type)
     assert ours == pytest.approx(
         scipy_log_prior(prior, weights, means, covariances, covariance_type), rel=1e-12
+    )
+    # The constants EM computes once per fit give the same density, bit for bit.
+    constants = prior_constants(prior, K, covariance_type)
+    assert ours == log_prior_density(
+        prior, weights, means, covariances, factors, covariance_type, constants=constants
     )
 
 
