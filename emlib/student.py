@@ -39,10 +39,11 @@ A point far from :math:`\mu_k` in the component's own units gets a small weight
     \Sigma_k = \frac{1}{N_k} \sum_n r_{nk} u_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top
     + \epsilon I,
 
-(the scatter divided by the soft count :math:`N_k`, not by :math:`\sum_n r_{nk} u_{nk}`;
-Peel and McLachlan, 2000, Section 5), with :math:`\epsilon` = ``reg_covar`` and the four
-covariance types of :class:`emlib.GaussianMixture` (``tied`` divides the pooled scatter by
-:math:`N`). Each degree of freedom :math:`\nu_k`, when estimated, is the root of
+(the scatter divided by the soft count :math:`N_k`, not by :math:`\sum_n r_{nk} u_{nk}`:
+Peel and McLachlan, 2000; McLachlan and Peel, 2000, Chapter 7), with :math:`\epsilon` =
+``reg_covar`` and the four covariance types of :class:`emlib.GaussianMixture` (``tied``
+divides the pooled scatter by :math:`N`). Each degree of freedom :math:`\nu_k`, when
+estimated, is the root of
 
 .. math::
 
@@ -113,7 +114,8 @@ def log_student_t_density(X, means, precisions_cholesky, covariance_type, dof):
     log-gamma functions is taken as :math:`\log\Gamma(D/2) - \log B(\nu/2, D/2)`, which SciPy
     evaluates without cancellation for large :math:`\nu`; the two log-gammas themselves are
     of size :math:`\nu \log \nu` and would leave :math:`c_D` an absolute error of about
-    :math:`\epsilon\, \nu \log \nu` (Peel and McLachlan, 2000, eq. 1, for the density).
+    :math:`\epsilon\, \nu \log \nu`. The density is that of Peel and McLachlan (2000) and
+    of :func:`scipy.stats.multivariate_t`.
 
     Parameters
     ----------
@@ -155,7 +157,7 @@ def expected_scales(mahalanobis, dof, n_features):
 
     The posterior of the scale :math:`u_n` of a point of component :math:`k` is
     :math:`\mathrm{Gamma}\bigl((\nu_k + D)/2, (\nu_k + \delta_{nk})/2\bigr)` (shape, rate);
-    this is its mean (Peel and McLachlan, 2000, Section 5).
+    this is its mean (Peel and McLachlan, 2000; McLachlan and Peel, 2000, Chapter 7).
 
     Parameters
     ----------
@@ -182,7 +184,7 @@ def update_dof(resp, scales, dof, n_features, bounds=DOF_BOUNDS):
     :math:`1/\nu`), and :math:`b_k > 0`, so the root exists and is unique; the part of the
     expected complete-data log-likelihood that depends on :math:`\nu_k`,
     :math:`\tfrac{N_k}{2} [\nu \log\tfrac{\nu}{2} - 2 \log\Gamma(\tfrac{\nu}{2})
-    - \nu\, b_k + \nu]` up to a constant, has derivative :math:`\tfrac{N_k}{2}
+    - \nu\, b_k - \nu]` up to a constant, has derivative :math:`\tfrac{N_k}{2}
     (g(\nu) - b_k)` and is concave. Within ``bounds = (floor, cap)`` the maximiser is
     therefore the root when :math:`g(\text{floor}) > b_k > g(\text{cap})`, found by
     :func:`scipy.optimize.brentq` on the bracket ``[floor, cap]`` (where :math:`g - b_k`
@@ -192,8 +194,9 @@ def update_dof(resp, scales, dof, n_features, bounds=DOF_BOUNDS):
     The cap, 200 by default as in EMMIXskew's ``mvt.dof``, stands for "Gaussian": a t
     with 200 degrees of freedom has excess kurtosis :math:`6/196 \approx 0.03`, and data
     with no heavy tails drive the root to infinity. The floor, 1 (the Cauchy distribution),
-    keeps away from :math:`\nu \to 0`, where the likelihood is unbounded for
-    :math:`D \ge 3`: at a component's centre the density grows like :math:`\nu^{1 - D/2}`.
+    keeps away from :math:`\nu \to 0`, where a mixture's likelihood is unbounded for
+    :math:`D \ge 3`: a component centred on a data point has a density there that grows
+    like :math:`\nu^{1 - D/2}`, while the other components hold the other points.
 
     Parameters
     ----------
@@ -253,9 +256,10 @@ class StudentTMixture(MixtureEM):
         Degrees of freedom :math:`\nu_k`. ``"estimate"``: one per component, by
         maximum likelihood (the CM-step of :func:`update_dof`), kept within
         :data:`DOF_BOUNDS`, and counted as free parameters by :meth:`n_parameters`.
-        A positive number: fixed, the same for every component (McLachlan and Peel, 2000,
-        Section 7.5, treat both; a small fixed value such as 4 gives robust clustering, a
-        very large one approaches :class:`emlib.GaussianMixture`).
+        A positive finite number: fixed, the same for every component, and not bounded by
+        :data:`DOF_BOUNDS` (McLachlan and Peel, 2000, Chapter 7, treat both; a small fixed
+        value such as 4 gives robust clustering, a very large one approaches
+        :class:`emlib.GaussianMixture`).
     tol : float, default=1e-3
         Convergence threshold on the change of the mean log-likelihood per sample.
     reg_covar : float, default=1e-6
@@ -308,10 +312,22 @@ class StudentTMixture(MixtureEM):
 
     Notes
     -----
-    The scatter is divided by :math:`N_k`, as the M-step of the mixture requires. Dividing
-    by :math:`\sum_n r_{nk} u_{nk}` instead is a known accelerated variant for a single t
-    with fixed :math:`\nu` (the two give the same fixed points there), but it is not the
-    M-step of the mixture, and its log-likelihood is not guaranteed to increase.
+    The start matters as for any mixture, and outliers can mislead it: the default k-means
+    start may give a group of far outliers a centre of its own, after which EM can stay in
+    a local maximum with one component on the outliers and another across two clusters.
+    More k-means starts do not help, since they isolate the same outliers; several starts
+    of another kind (``init_params="random"`` with ``n_init=10`` finds the better maximum
+    in the example of the tests) or a start given through ``means_init`` do. Compare the
+    fits' ``lower_bound_``.
+
+    The scatter is divided by :math:`N_k`: in the expected complete-data log-likelihood the
+    weights :math:`u_{nk}` multiply the quadratic form but not :math:`\log\det\Sigma_k`,
+    whose coefficient is :math:`N_k / 2`. Dividing by :math:`\sum_n r_{nk} u_{nk}`
+    instead, a variant met for a single t, is not this M-step, so EM's guarantee that the
+    log-likelihood never decreases does not cover it. The two agree at every stationary
+    point, where :math:`\sum_n r_{nk} u_{nk} = N_k` (the derivative of the log-likelihood
+    along :math:`\Sigma_k \to c\, \Sigma_k` at :math:`c = 1` is :math:`\tfrac{\nu_k}{2}
+    \sum_n r_{nk} (1 - u_{nk})`), so converged fits cannot tell them apart; one step can.
 
     Examples
     --------
@@ -585,12 +601,13 @@ class StudentTMixture(MixtureEM):
         Returns
         -------
         ndarray of shape (n_samples,), or (n_samples, n_components) with ``by_component``
+            In the dtype of ``X`` (float32 or float64).
         """
         X = self._check_fitted_input(X)
         mahalanobis, _ = mahalanobis_and_log_det(
             X, self.means_, self.precisions_cholesky_, self.covariance_type
         )
-        scales = expected_scales(mahalanobis, self.dof_, X.shape[1])
+        scales = expected_scales(mahalanobis, self.dof_, X.shape[1]).astype(X.dtype)
         if by_component:
             return scales
         return (self._e_step(X)[1] * scales).sum(axis=1)

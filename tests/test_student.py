@@ -154,10 +154,10 @@ def test_recorded_objective_is_the_scipy_log_likelihood(covariance_type):
 
 
 # ---------------------------------------------------------------- EM never goes down
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
-    n=st.integers(30, 80),
+    n=st.integers(60, 200),
     d=st.integers(1, 3),
     K=st.integers(1, 3),
     covariance_type=st.sampled_from(COVARIANCE_TYPES),
@@ -166,27 +166,35 @@ def test_recorded_objective_is_the_scipy_log_likelihood(covariance_type):
     init=st.sampled_from(["kmeans", "random"]),
 )
 def test_log_likelihood_never_decreases(seed, n, d, K, covariance_type, dtype, dof, init):
-    """Hundreds of steps with reg_covar=0, on heavy-tailed clusters: exact EM steps.
+    """200 steps with reg_covar=0 on K heavy-tailed (t_5) clusters: exact EM steps.
 
-    The starts put several points in every component (one-point starts collapse without
-    reg_covar). The slack is the rounding of the objective itself, a mean of terms of its
-    own size: a few eps times its magnitude.
+    The data have one cluster per component, so that maximum likelihood does not run into
+    a collapse (over 1,600 such fits scanned, none did; with more components than clusters
+    or 30 points, some 2% collapse, as they may, and raise). The slack is rounding: a mean
+    of log-densities is off by a few eps times their size, and each squared distance by
+    about eps times the squared deviation of the data from their centre, in units of the
+    narrowest scale matrix (S below). The largest fall seen in the scan was 1.2 eps
+    (1 + |objective| + S), most of them at convergence, where only rounding moves.
     """
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, n)
-    X = rng.standard_t(3, (n, d)) * rng.uniform(0.5, 3, d) + 6 * labels[:, np.newaxis]
+    labels = np.arange(n) % K
+    X = rng.standard_t(5, (n, d)) * rng.uniform(0.5, 2, d) + 10 * labels[:, np.newaxis]
+    X = X.astype(dtype)
     model = fit_quietly(
         StudentTMixture(
             K, covariance_type=covariance_type, dof=dof, reg_covar=0.0, init_params=init,
             random_state=seed, max_iter=200, tol=0,
         ),
-        X.astype(dtype),
+        X,
     )
     history = model.log_likelihood_history_
     assert len(history) == 200
     assert np.all(np.isfinite(history))
+    deviations = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    narrowest = np.linalg.eigvalsh(model.full_covariances()).min()
+    spread = np.mean(np.sum(deviations**2, axis=1)) / narrowest
     eps = float(np.finfo(dtype).eps)
-    assert np.all(np.diff(history) >= -64 * eps * (1 + np.abs(history[:-1])))
+    assert np.all(np.diff(history) >= -16 * eps * (1 + np.abs(history[:-1]) + spread))
     assert model.means_.dtype == model.covariances_.dtype == model.dof_.dtype == dtype
     if dof == "estimate":
         assert np.all((model.dof_ >= DOF_BOUNDS[0]) & (model.dof_ <= DOF_BOUNDS[1]))
@@ -303,6 +311,14 @@ def test_recovers_known_parameters_from_a_large_sample():
     )
     assert model.dof_[order[0]] == pytest.approx(3.0, abs=0.5)
     assert model.dof_[order[1]] == pytest.approx(5.0, abs=1.0)
+    # At a stationary point the weights u average to one in every component (the
+    # derivative of the log-likelihood along Sigma_k -> c Sigma_k vanishes); tol=1e-8
+    # leaves them 1.6e-5 from it.
+    resp = model.predict_proba(X)
+    np.testing.assert_allclose(
+        (resp * model.scale_weights(X, by_component=True)).sum(axis=0), resp.sum(axis=0),
+        rtol=1e-4,
+    )
     assert model.n_parameters() == 2 * (2 + 3 + 1) + 1
 
 
@@ -358,6 +374,10 @@ def test_outliers_get_small_weights_and_do_not_drag_the_means():
     assert errors(gaussian.means_).max() > 1.0  # measured 2.05
     kmeans_start = StudentTMixture(2, random_state=0, tol=1e-8, max_iter=500).fit(X)
     assert kmeans_start.score(X) < student.score(X) - 0.05
+    random_starts = StudentTMixture(
+        2, init_params="random", n_init=10, random_state=0, tol=1e-8, max_iter=500
+    ).fit(X)
+    assert random_starts.score(X) == pytest.approx(student.score(X), abs=1e-6)
     weights = student.scale_weights(X)
     assert weights[-30:].max() < 0.2
     assert np.median(weights[:-30]) > 0.9
@@ -446,7 +466,8 @@ def test_data_far_from_the_origin_give_the_centred_fit(covariance_type, dtype, o
     near = fit_quietly(StudentTMixture(**kwargs, **start), back)
     far_start = dict(start, means_init=start["means_init"] + offset)
     far = fit_quietly(StudentTMixture(**kwargs, **far_start), shifted)
-    tol = 100 * float(np.finfo(dtype).eps) * (1 + abs(offset))
+    # Measured: at most 2.2 eps (1 + |c|) over these cases (the tied scale matrices).
+    tol = 10 * float(np.finfo(dtype).eps) * (1 + abs(offset))
     np.testing.assert_allclose(far.means_ - offset, near.means_, rtol=0, atol=tol)
     np.testing.assert_allclose(far.covariances_, near.covariances_, rtol=0, atol=tol)
     np.testing.assert_allclose(far.dof_, near.dof_, rtol=tol)
@@ -522,3 +543,18 @@ def test_parameter_counts():
         assert estimated.bic(X) == pytest.approx(
             -2 * estimated.score(X) * 40 + estimated.n_parameters() * math.log(40)
         )
+
+
+def test_estimated_dof_stop_at_their_bounds():
+    """Uniform data, with lighter tails than any t, drive the root of the CM-step beyond the
+    cap; data with tails heavier than Cauchy's below the floor. Both stop at the bound."""
+    rng = np.random.default_rng(11)
+    light = StudentTMixture(1, tol=1e-10, max_iter=1000).fit(rng.uniform(-1, 1, (2000, 2)))
+    assert light.dof_[0] == DOF_BOUNDS[1]
+    assert light.converged_
+    heavy = sample_t(rng, 2000, [0.0, 0.0], np.eye(2), 0.4)
+    model = StudentTMixture(1, tol=1e-10, max_iter=1000).fit(heavy)
+    assert model.dof_[0] == DOF_BOUNDS[0]
+    assert model.converged_
+    weights = model.scale_weights(heavy.astype(np.float32))
+    assert weights.dtype == np.float32 and weights.shape == (2000,)
