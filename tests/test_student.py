@@ -558,3 +558,17 @@ def test_estimated_dof_stop_at_their_bounds():
     assert model.converged_
     weights = model.scale_weights(heavy.astype(np.float32))
     assert weights.dtype == np.float32 and weights.shape == (2000,)
+
+
+def test_warm_start_continues_with_the_degrees_of_freedom():
+    """Five iterations, then five more from where they stopped, are the ten of one fit."""
+    rng = np.random.default_rng(12)
+    X = np.r_[sample_t(rng, 150, [0, 0], np.eye(2), 3), sample_t(rng, 150, [5, 0], np.eye(2), 3)]
+    kwargs = dict(random_state=0, tol=0, keep_history=True)
+    whole = fit_quietly(StudentTMixture(2, max_iter=10, **kwargs), X)
+    model = fit_quietly(StudentTMixture(2, max_iter=5, **kwargs), X)
+    model.set_params(warm_start=True)
+    fit_quietly(model, X)
+    np.testing.assert_allclose(model.log_likelihood_history_, whole.log_likelihood_history_[5:])
+    np.testing.assert_allclose(model.dof_, whole.dof_)
+    assert not np.allclose(whole.params_history_[5]["dof"], whole.dof_)
