@@ -51,9 +51,10 @@ estimated, is the root of
     b_k = \frac{1}{N_k} \sum_n r_{nk} \bigl(u_{nk} - 1 - \log u_{nk}\bigr)
     + \log\frac{\nu_k^{\mathrm{old}} + D}{2} - \psi\Bigl(\frac{\nu_k^{\mathrm{old}} + D}{2}\Bigr),
 
-which is Peel and McLachlan's equation for the CM-step on :math:`\nu_k` rearranged so that
-both sides are positive sums (:math:`u - 1 - \log u \ge 0` and :math:`\log a - \psi(a) > 0`),
-which no rounding can cancel. Given the E-step's expectations, the expected complete-data
+which is Peel and McLachlan's equation for the CM-step on :math:`\nu_k`, rearranged so that
+:math:`b_k` is a sum of non-negative terms (:math:`u - 1 - \log u \ge 0` and
+:math:`\log a - \psi(a) > 0`) that rounding cannot cancel, however close to Gaussian the
+component is. Given the E-step's expectations, the expected complete-data
 log-likelihood splits into a term in the weights, one in each :math:`(\mu_k, \Sigma_k)` and
 one in each :math:`\nu_k` (the Gamma density of :math:`u`), so these updates maximise it
 jointly: Peel and McLachlan present them as ECM (Meng and Rubin, 1993), and every

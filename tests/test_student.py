@@ -407,7 +407,7 @@ def test_samples_follow_the_t_distribution(covariance_type):
     """KS tests on 20,000 draws: each coordinate against scipy.stats.t with the component's
     scale, and delta / D against the F(D, nu) distribution of a t's Mahalanobis distance."""
     rng = np.random.default_rng(8)
-    weights, means, covariances = random_parameters(rng, covariance_type, K=2, D=3)
+    _, means, covariances = random_parameters(rng, covariance_type, K=2, D=3)
     model = StudentTMixture.from_parameters(
         [0.5, 0.5], means[:2], covariances, [2.5, 6.0],
         covariance_type=covariance_type, random_state=0,
