@@ -58,6 +58,7 @@ __all__ = [
     "estimate_gaussian_parameters",
     "precision_cholesky",
     "log_gaussian_density",
+    "mahalanobis_and_log_det",
     "n_parameters",
     "full_covariances",
 ]
@@ -366,6 +367,34 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
     -------
     ndarray of shape (n_samples, n_components)
     """
+    mahalanobis, log_det = mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type)
+    # math.log keeps a Python float, which does not promote float32 arrays to float64.
+    return -0.5 * (X.shape[1] * math.log(2 * math.pi) + mahalanobis) + log_det
+
+
+def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
+    r"""Squared Mahalanobis distances :math:`\delta_{nk} = \lVert (x_n - \mu_k)^\top U_k
+    \rVert^2` and :math:`\log \det U_k = -\tfrac12 \log \det \Sigma_k`.
+
+    The two terms of every elliptical log-density that depend on the parameters: the
+    Gaussian's (:func:`log_gaussian_density`) and the Student t's (:mod:`emlib.student`).
+    The distances are taken about the centre of the means, so that they keep their digits
+    far from the origin.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    means : ndarray of shape (n_components, n_features)
+    precisions_cholesky : ndarray
+        The factors returned by :func:`precision_cholesky`.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    mahalanobis : ndarray of shape (n_samples, n_components)
+        Column-major (see :class:`emlib.em.MixtureEM`).
+    log_det : ndarray of shape (n_components,), or a scalar for ``"tied"``
+    """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     U = precisions_cholesky
@@ -395,8 +424,7 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
         )
         log_det = np.log(U).sum(axis=1) if covariance_type == "diag" else n_features * np.log(U)
         mahalanobis = _diagonal_mahalanobis(X, means, precisions)
-    # math.log keeps a Python float, which does not promote float32 arrays to float64.
-    return -0.5 * (n_features * math.log(2 * math.pi) + mahalanobis) + log_det
+    return mahalanobis, log_det
 
 
 class GaussianMixture(MixtureEM):

@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emlib import BernoulliMixture, GaussianMixture, KMeans
+from emlib import BernoulliMixture, GaussianMixture, KMeans, StudentTMixture
 from emlib.datasets import make_binary_patterns
 
 # scikit-learn's generic checks feed continuous (often negative) data, which a Bernoulli
@@ -47,7 +47,8 @@ def expected_failures(estimator):
 
 
 @parametrize_with_checks(
-    [GaussianMixture(), KMeans(n_clusters=3), BernoulliMixture()],
+    [GaussianMixture(), KMeans(n_clusters=3), BernoulliMixture(), StudentTMixture(),
+     StudentTMixture(covariance_type="diag", dof=4.0)],
     expected_failed_checks=expected_failures,
     xfail_strict=True,
 )
