@@ -15,8 +15,15 @@ from .bernoulli import BernoulliMixture
 from .gaussian import GaussianMixture
 from .kmeans import KMeans
 from .priors import GaussianPrior
+from .variational import VariationalGaussianMixture
 
-__all__ = ["BernoulliMixture", "GaussianMixture", "GaussianPrior", "KMeans"]
+__all__ = [
+    "BernoulliMixture",
+    "GaussianMixture",
+    "GaussianPrior",
+    "KMeans",
+    "VariationalGaussianMixture",
+]
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("animation", "datasets", "metrics", "plotting", "selection")
