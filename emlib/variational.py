@@ -374,13 +374,19 @@ degrees_of_freedom_prior_, covariance_prior_
             if kind in ("full", "tied") and not np.allclose(prior, prior.T):
                 raise ValueError("covariance_prior must be a symmetric matrix.")
             advice = (
-                "covariance_prior must be positive definite (a matrix for full and tied) or "
-                "positive (variances for diag and spherical)."
+                "covariance_prior must be positive definite, and not singular up to rounding "
+                "(a matrix for full and tied), or positive (variances for diag and "
+                "spherical)."
             )
+        # Positive definite to the working precision: every scale matrix W_k^{-1} is the
+        # prior plus a scatter, and a prior singular up to rounding leaves W_k^{-1} singular
+        # along the directions in which the data themselves are flat.
+        eps = np.finfo(X.dtype).eps
         if kind in ("full", "tied"):
-            positive = np.linalg.eigvalsh(prior)[0] > 0
+            eigenvalues = np.linalg.eigvalsh(prior)
+            positive = eigenvalues[0] > D * eps * eigenvalues[-1]
         else:
-            positive = np.all(prior > 0)
+            positive = np.all(prior.astype(X.dtype) > 0)
         if not positive:
             raise ValueError(advice)
         return prior
@@ -455,7 +461,19 @@ degrees_of_freedom_prior_, covariance_prior_
         )
         self.degrees_of_freedom_ = nu if np.ndim(nu) == 0 else nu.astype(dtype, copy=False)
         self.covariances_ = covariances.astype(dtype, copy=False)
-        self.precisions_cholesky_ = precision_cholesky(self.covariances_, self.covariance_type)
+        try:
+            self.precisions_cholesky_ = precision_cholesky(
+                self.covariances_, self.covariance_type
+            )
+        except ValueError:
+            # The prior passed its check, so the scatter made W_k^{-1} too ill-conditioned
+            # for the dtype; emlib.gaussian's message (about reg_covar) does not apply.
+            raise ValueError(
+                "A component's scale matrix is singular to working precision: the data are "
+                "(nearly) flat in some direction and covariance_prior is too small there to "
+                "make up for it. Pass a larger or better-conditioned covariance_prior, fit in "
+                "float64, or remove redundant features."
+            ) from None
         self._set_derived()
 
     def _weight_concentration(self, nk):
