@@ -196,7 +196,11 @@ degrees_of_freedom_prior_, covariance_prior_
     one included; the stick left after :math:`K` breaks belongs to components that
     :math:`q(Z)` never uses (their factors stay at the prior and add nothing to the
     ELBO). Blei and Jordan (2006) instead truncate the model with :math:`v_K = 1`. So
-    :math:`\sum_k \mathbb{E}[\pi_k] < 1`, and ``weights_`` is normalised to one.
+    :math:`\sum_k \mathbb{E}[\pi_k] < 1`, and ``weights_`` is normalised to one. An
+    emptied component placed before occupied ones keeps :math:`\mathbb{E}[v_k] = 1 / (1 +
+    \gamma + \sum_{j>k} N_j)`, so its weight stays near :math:`1/N` however small
+    :math:`\gamma`: its soft count :math:`N_k = \beta_k - \beta_0` is the better sign
+    that it is empty.
 
     **Against scikit-learn** (1.9), started from the same responsibilities:
 
@@ -314,6 +318,11 @@ degrees_of_freedom_prior_, covariance_prior_
             self.degrees_of_freedom_prior_ = float(D)
         else:
             check_scalar(self.degrees_of_freedom_prior, "degrees_of_freedom_prior", Real)
+            if not math.isfinite(self.degrees_of_freedom_prior):
+                raise ValueError(
+                    f"degrees_of_freedom_prior must be finite, got "
+                    f"{self.degrees_of_freedom_prior!r}."
+                )
             if not self.degrees_of_freedom_prior > D - 1:
                 raise ValueError(
                     f"degrees_of_freedom_prior={self.degrees_of_freedom_prior!r} is too small "
@@ -649,6 +658,11 @@ degrees_of_freedom_prior_, covariance_prior_
         Returns
         -------
         float
+
+        Notes
+        -----
+        :func:`emlib.em.elbo` applied to this model gives the first term only (over
+        :math:`N`): there the parameters are points, and nothing is uncertain about them.
         """
         X = self._check_fitted_input(X)
         weighted = self._estimate_weighted_log_prob(X).astype(np.float64)
@@ -746,8 +760,9 @@ degrees_of_freedom_prior_, covariance_prior_
             weights = alpha / alpha.sum()
         else:
             a, b = self.weight_concentration_
-            stick = a / (a + b)
-            weights = stick * np.concatenate([[1.0], np.cumprod(1.0 - stick[:-1])])
+            # E[1 - v_k] as b / (a + b), not 1 - E[v_k], which cancels when b << a.
+            rest = b / (a + b)
+            weights = a / (a + b) * np.concatenate([[1.0], np.cumprod(rest[:-1])])
             weights = weights / weights.sum()
         self.weights_ = weights.astype(self.means_.dtype, copy=False)
         U = self.precisions_cholesky_

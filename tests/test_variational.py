@@ -19,6 +19,7 @@ from emlib.datasets import make_gaussian_mixture, three_blobs_2d_params
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 PRIOR_TYPES = ["dirichlet_process", "dirichlet_distribution"]
+EPS32 = float(np.finfo(np.float32).eps)
 ATTRIBUTES = [
     "weights_",
     "mean_precision_",
@@ -311,8 +312,8 @@ def test_elbo_equals_a_monte_carlo_estimate(prior_type, covariance_type):
         X,
     )
     r = rng.dirichlet(np.ones(2), len(X))
-    draws = sample_log_joint_minus_log_q(model, X, r, 1500, rng) / len(X)
-    error = draws.std() / math.sqrt(len(draws))
+    draws = sample_log_joint_minus_log_q(model, X, r, 800, rng) / len(X)
+    error = draws.std() / math.sqrt(len(draws))  # measured 0.02-0.03 per sample
     assert error < 0.05
     assert abs(draws.mean() - model.elbo(X, r)) < 4 * error
 
@@ -461,9 +462,10 @@ def test_float32_is_fitted_in_float32_and_agrees_with_float64(data, covariance_t
         value = getattr(single, name)
         assert np.asarray(value).dtype == np.float32, name
         reference = np.asarray(getattr(double, name))
-        # 30 iterations of a contraction: float32 rounding, amplified a little.
-        assert np.abs(value - reference).max() <= 1e-4 * np.abs(reference).max(), name
-    assert single.lower_bound_ == pytest.approx(double.lower_bound_, rel=1e-5)
+        # Measured: at most 21 eps (relative to the largest entry) after 30 iterations,
+        # float32's rounding of each step carried through the next ones.
+        assert np.abs(value - reference).max() <= 100 * EPS32 * np.abs(reference).max(), name
+    assert single.lower_bound_ == pytest.approx(double.lower_bound_, rel=10 * EPS32)
     assert isinstance(single.lower_bound_, float)
 
 
@@ -527,6 +529,7 @@ X_OK = np.random.default_rng(0).normal(size=(30, 2))
         ({"mean_precision_prior": 0.0}, "mean_precision_prior == 0.0, must be > 0"),
         ({"mean_precision_prior": "1"}, "mean_precision_prior must be an instance of"),
         ({"degrees_of_freedom_prior": 1.0}, "must exceed n_features - 1 = 1"),
+        ({"degrees_of_freedom_prior": np.inf}, "degrees_of_freedom_prior must be finite"),
         ({"mean_prior": [0.0]}, r"mean_prior has shape \(1,\); the data need \(2,\)"),
         ({"mean_prior": [0.0, np.nan]}, "mean_prior must contain only finite numbers"),
         ({"covariance_prior": np.eye(3)}, r"covariance_prior has shape \(3, 3\)"),
