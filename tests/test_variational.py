@@ -318,6 +318,57 @@ def test_elbo_equals_a_monte_carlo_estimate(prior_type, covariance_type):
     assert abs(draws.mean() - model.elbo(X, r)) < 4 * error
 
 
+def sequential_log_evidence(X, m0, beta0, nu0, prior_covariance):
+    """log p(X) of one Gaussian with a Gaussian-Wishart prior, by the chain rule: each
+    point's Student-t predictive (scipy.stats.multivariate_t) given the points before it,
+    then the conjugate update with that point alone."""
+    D = X.shape[1]
+    m, beta, nu, scale_inv = np.array(m0, float), beta0, nu0, np.array(prior_covariance)
+    total = 0.0
+    for x in X:
+        dof = nu + 1 - D
+        shape = (1 + beta) / (dof * beta) * scale_inv  # the inverse of L = ... W
+        total += stats.multivariate_t(m, shape, df=dof).logpdf(x)
+        scale_inv = scale_inv + beta / (beta + 1) * np.outer(x - m, x - m)
+        m = (beta * m + x) / (beta + 1)
+        beta, nu = beta + 1, nu + 1
+    return total
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+def test_one_component_elbo_is_the_exact_log_evidence(covariance_type, prior_type):
+    """With K = 1, q(Z) is certain and q(mu, Lambda) is the exact posterior (full, and
+    tied, which is the same model for one component), so the ELBO is log p(X), plus, for
+    the stick-breaking prior, log E_prior[v^N] = log(B(1 + N, gamma) / B(1, gamma)) since
+    pi_1 = v_1 there. diag and spherical restrict q(Lambda), which must cost something."""
+    rng = np.random.default_rng(4)
+    X = rng.multivariate_normal([1.0, -2.0], [[2.0, 0.8], [0.8, 1.0]], 25)
+    model = fit_quietly(
+        VariationalGaussianMixture(
+            1, covariance_type=covariance_type, weight_concentration_prior_type=prior_type,
+            weight_concentration_prior=0.5, mean_precision_prior=0.3,
+            degrees_of_freedom_prior=3.0, covariance_prior={
+                "full": [[1.5, 0.2], [0.2, 0.5]], "tied": [[1.5, 0.2], [0.2, 0.5]],
+                "diag": [1.5, 0.5], "spherical": 0.8}[covariance_type],
+            max_iter=3, tol=0,
+        ),
+        X,
+    )
+    prior = np.atleast_1d(model.covariance_prior_)
+    prior = prior if prior.ndim == 2 else np.diag(np.broadcast_to(prior, (2,)))
+    evidence = sequential_log_evidence(X, model.mean_prior_, 0.3, 3.0, prior)
+    if prior_type == "dirichlet_process":
+        evidence += betaln(1 + len(X), 0.5) - betaln(1, 0.5)
+    elbo = model.elbo(X) * len(X)
+    history = model.log_likelihood_history_ * len(X)
+    if covariance_type in ("full", "tied"):
+        assert elbo == pytest.approx(evidence, rel=1e-12)
+        np.testing.assert_allclose(history, evidence, rtol=1e-12)
+    else:
+        assert np.all(history <= evidence) and elbo < evidence - 1e-3
+
+
 # ------------------------------------------------------------------ the ELBO never falls
 @settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
