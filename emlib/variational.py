@@ -235,8 +235,12 @@ degrees_of_freedom_prior_, covariance_prior_
       and by Jensen's inequality below the log predictive density; :meth:`score_samples`
       here is the log predictive density itself (see there). ``predict`` and
       ``predict_proba`` are the same in both: the E-step for the new points.
+    * :meth:`sample` draws from the predictive density (Student t components);
+      scikit-learn's draws from Gaussians at ``means_`` and ``covariances_``.
     * Empty components: scikit-learn adds :math:`10 \epsilon` to every soft count;
       nothing is added here (an empty component's update is the prior's, exactly).
+    * The default hyper-parameters are computed in float64 from float32 data too, and
+      kept in float64; scikit-learn computes them in the data's dtype.
 
     Examples
     --------
@@ -498,7 +502,7 @@ degrees_of_freedom_prior_, covariance_prior_
 
     def _expected_log_weights(self):
         r""":math:`\mathbb{E}_q[\log \pi_k]`, float64 (Bishop, 2006, eq. 10.66; Blei and
-        Jordan, 2006, eq. 22):
+        Jordan, 2006):
 
         .. math::
 
