@@ -435,8 +435,11 @@ degrees_of_freedom_prior_, covariance_prior_
         dtype = X.dtype
         K = self.n_components
         beta0, nu0 = self.mean_precision_prior_, self.degrees_of_freedom_prior_
-        origin = self.mean_prior_.astype(dtype)
-        Xc = X - origin
+        scratch = self._fit_scratch  # see MixtureEM: kept for the length of one fit
+        if "centred" not in scratch:
+            origin = self.mean_prior_.astype(dtype)
+            scratch["centred"] = origin, X - origin
+        origin, Xc = scratch["centred"]
         m0 = (self.mean_prior_ - origin).astype(dtype)  # the rounding of m_0, at most
         nk = resp.sum(axis=0)
         # An empty component must not divide zero by zero; its update is the prior's.
