@@ -16,8 +16,16 @@ from .gaussian import GaussianMixture
 from .kmeans import KMeans
 from .priors import GaussianPrior
 from .student import StudentTMixture
+from .variational import VariationalGaussianMixture
 
-__all__ = ["BernoulliMixture", "GaussianMixture", "GaussianPrior", "KMeans", "StudentTMixture"]
+__all__ = [
+    "BernoulliMixture",
+    "GaussianMixture",
+    "GaussianPrior",
+    "KMeans",
+    "StudentTMixture",
+    "VariationalGaussianMixture",
+]
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("animation", "datasets", "metrics", "plotting", "selection")

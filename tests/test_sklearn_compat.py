@@ -7,7 +7,13 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emlib import BernoulliMixture, GaussianMixture, KMeans, StudentTMixture
+from emlib import (
+    BernoulliMixture,
+    GaussianMixture,
+    KMeans,
+    StudentTMixture,
+    VariationalGaussianMixture,
+)
 from emlib.datasets import make_binary_patterns
 
 # scikit-learn's generic checks feed continuous (often negative) data, which a Bernoulli
@@ -42,13 +48,31 @@ BERNOULLI_EXPECTED_FAILURES = {
 }
 
 
+# The array-API check fits make_classification's data, whose redundant features are exact
+# linear combinations of others: the default covariance_prior (the data covariance) is
+# singular, and VariationalGaussianMixture, which has no reg_covar, says so and stops.
+VARIATIONAL_EXPECTED_FAILURES = {
+    "check_array_api_input": "singular data covariance; the error asks for a covariance_prior"
+}
+
+
 def expected_failures(estimator):
-    return BERNOULLI_EXPECTED_FAILURES if isinstance(estimator, BernoulliMixture) else {}
+    if isinstance(estimator, BernoulliMixture):
+        return BERNOULLI_EXPECTED_FAILURES
+    if isinstance(estimator, VariationalGaussianMixture):
+        return VARIATIONAL_EXPECTED_FAILURES
+    return {}
 
 
 @parametrize_with_checks(
-    [GaussianMixture(), KMeans(n_clusters=3), BernoulliMixture(), StudentTMixture(),
-     StudentTMixture(covariance_type="diag", dof=4.0)],
+    [
+        GaussianMixture(),
+        KMeans(n_clusters=3),
+        BernoulliMixture(),
+        StudentTMixture(),
+        StudentTMixture(covariance_type="diag", dof=4.0),
+        VariationalGaussianMixture(),
+    ],
     expected_failed_checks=expected_failures,
     xfail_strict=True,
 )
