@@ -14,9 +14,16 @@ import importlib
 from .bernoulli import BernoulliMixture
 from .gaussian import GaussianMixture
 from .kmeans import KMeans
+from .multinomial import MultinomialMixture
 from .priors import GaussianPrior
 
-__all__ = ["BernoulliMixture", "GaussianMixture", "GaussianPrior", "KMeans"]
+__all__ = [
+    "BernoulliMixture",
+    "GaussianMixture",
+    "GaussianPrior",
+    "KMeans",
+    "MultinomialMixture",
+]
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("animation", "datasets", "metrics", "plotting", "selection")
