@@ -217,11 +217,12 @@ def test_float32_fit_agrees_with_float64():
     as_dtype = quiet_fit(MultinomialMixture(**kwargs, dtype=np.float32), X)
     assert single.means_.dtype == as_dtype.means_.dtype == np.float32
     np.testing.assert_array_equal(single.means_, as_dtype.means_)
-    # Both runs take the same path; the differences are float32 roundings, relative 1e-7
-    # per operation, amplified by the iterations: 1e-5 of the largest probability.
+    # Both runs take the same path; the differences are float32 roundings, 6e-8 relative
+    # per operation, carried through 30 iterations (measured: 1.0e-7 of the largest
+    # probability, 1.2e-8 on the weights, 2e-8 relative on the objective).
     np.testing.assert_allclose(single.means_, double.means_, rtol=0,
-                               atol=1e-5 * double.means_.max())
-    np.testing.assert_allclose(single.weights_, double.weights_, rtol=0, atol=1e-5)
+                               atol=1e-6 * double.means_.max())
+    np.testing.assert_allclose(single.weights_, double.weights_, rtol=0, atol=1e-6)
     assert single.lower_bound_ == pytest.approx(double.lower_bound_, rel=1e-6)
 
 
@@ -389,3 +390,31 @@ def test_pairs_of_formats_and_dtypes_give_one_answer():
         answers.append(model.means_)
     for other in answers[1:]:
         np.testing.assert_allclose(other, answers[0], rtol=1e-12)
+
+
+# ---------------------------------------------------------------- engine features
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_every_start_works_on_sparse_input_and_matches_dense(init_params):
+    X, z, _, _ = simulate(13, n_samples=300)
+    # One start: among several that reach the same optimum with the components permuted,
+    # rounding-level differences of the objective could choose different permutations.
+    kwargs = dict(word_prior=0.1, init_params=init_params, random_state=0)
+    sparse = MultinomialMixture(3, **kwargs).fit(sp.csr_array(X))
+    dense = MultinomialMixture(3, **kwargs).fit(X)
+    np.testing.assert_allclose(sparse.means_, dense.means_, rtol=1e-10)
+    assert matched_accuracy(z, sparse.predict(X)) > 0.95
+
+
+def test_warm_start_continues_and_elbo_decomposition_holds_on_sparse_input():
+    from emlib.em import elbo, kl_divergence
+
+    X, _, _, _ = simulate(14, n_samples=200)
+    S = sp.csr_array(X)
+    model = quiet_fit(MultinomialMixture(3, word_prior=0.1, max_iter=2, tol=0,
+                                         warm_start=True, random_state=0), S)
+    first = model.lower_bound_
+    quiet_fit(model, S)
+    assert model.log_likelihood_history_[0] >= first - 1e-12
+    resp = np.full((len(X), 3), 1 / 3)
+    total = elbo(model, S, resp) + kl_divergence(model, S, resp)
+    assert total == pytest.approx(model.score(S), rel=1e-12)
