@@ -373,6 +373,8 @@ class MultinomialMixture(MixtureEM):
         weights = (nk + b) / (X.shape[0] + self.n_components * b)
         counts = np.asarray(resp.T @ X) + a
         totals = counts.sum(axis=1, keepdims=True)
+        # A component that has counted no word (possible only with a = 0) explains no
+        # document's words either: uniform probabilities keep it finite and harmless.
         uniform = np.full_like(counts, 1.0 / X.shape[1])
         means = np.divide(counts, totals, out=uniform, where=totals > 0)
         np.maximum(means, np.finfo(X.dtype).tiny, out=means)
