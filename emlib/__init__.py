@@ -14,6 +14,7 @@ import importlib
 from .bernoulli import BernoulliMixture
 from .gaussian import GaussianMixture
 from .kmeans import KMeans
+from .multinomial import MultinomialMixture
 from .priors import GaussianPrior
 from .student import StudentTMixture
 from .variational import VariationalGaussianMixture
@@ -23,6 +24,7 @@ __all__ = [
     "GaussianMixture",
     "GaussianPrior",
     "KMeans",
+    "MultinomialMixture",
     "StudentTMixture",
     "VariationalGaussianMixture",
 ]

@@ -1,9 +1,11 @@
-"""scikit-learn's own estimator checks, and binary-data versions for BernoulliMixture."""
+"""scikit-learn's own estimator checks, and binary-data versions for BernoulliMixture and
+count-data versions for MultinomialMixture."""
 
 import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -11,6 +13,7 @@ from emlib import (
     BernoulliMixture,
     GaussianMixture,
     KMeans,
+    MultinomialMixture,
     StudentTMixture,
     VariationalGaussianMixture,
 )
@@ -56,11 +59,29 @@ VARIATIONAL_EXPECTED_FAILURES = {
 }
 
 
+# The same for a multinomial mixture, which accepts only counts (non-negative integers):
+# the generic checks' data are non-negative (the positive_only tag) but not integers. The
+# sparse checks too feed non-integer values; sparse counts are tested below and in
+# tests/test_multinomial.py.
+NON_COUNT_DATA = "feeds non-integer data; MultinomialMixture accepts only counts"
+MULTINOMIAL_EXPECTED_FAILURES = {
+    name: NON_COUNT_DATA
+    for name in [
+        *(set(BERNOULLI_EXPECTED_FAILURES) - {"check_positive_only_tag_during_fit"}),
+        "check_estimator_sparse_tag",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+    ]
+}
+
+
 def expected_failures(estimator):
     if isinstance(estimator, BernoulliMixture):
         return BERNOULLI_EXPECTED_FAILURES
     if isinstance(estimator, VariationalGaussianMixture):
         return VARIATIONAL_EXPECTED_FAILURES
+    if isinstance(estimator, MultinomialMixture):
+        return MULTINOMIAL_EXPECTED_FAILURES
     return {}
 
 
@@ -69,6 +90,7 @@ def expected_failures(estimator):
         GaussianMixture(),
         KMeans(n_clusters=3),
         BernoulliMixture(),
+        MultinomialMixture(),
         StudentTMixture(),
         StudentTMixture(covariance_type="diag", dof=4.0),
         VariationalGaussianMixture(),
@@ -135,3 +157,70 @@ def test_bernoulli_rejects_nan_and_wrong_feature_count(binary):
         bm.predict(binary[:, :63])
     with pytest.raises(ValueError, match="Expected 2D array"):
         bm.predict(binary[0])
+
+
+@pytest.fixture(scope="module")
+def counts():
+    rng = np.random.default_rng(0)
+    theta = rng.dirichlet(np.full(30, 0.3), size=3)
+    return np.vstack([rng.multinomial(40, theta[k], size=70) for k in range(3)])
+
+
+def test_multinomial_fit_returns_self_and_keeps_params(counts):
+    mm = MultinomialMixture(3, word_prior=0.5, random_state=0)
+    params = mm.get_params()
+    assert mm.fit(counts) is mm
+    assert mm.get_params() == params
+    assert mm.n_features_in_ == 30
+    assert not hasattr(MultinomialMixture(3), "means_")
+
+
+def test_multinomial_fit_is_idempotent_clonable_and_leaves_its_dict(counts):
+    mm = MultinomialMixture(3, random_state=0)
+    first = mm.fit(counts).predict_proba(counts)
+    state = {key: np.copy(value) if isinstance(value, np.ndarray) else value
+             for key, value in mm.__dict__.items()}
+    for method in ["predict", "predict_proba", "score_samples", "score"]:
+        getattr(mm, method)(counts)
+    assert state.keys() == mm.__dict__.keys()
+    for key, value in state.items():
+        np.testing.assert_array_equal(mm.__dict__[key], value)
+    np.testing.assert_array_equal(mm.fit(counts).predict_proba(counts), first)
+    np.testing.assert_array_equal(clone(mm).fit(counts).predict_proba(counts), first)
+
+
+@pytest.mark.parametrize("fmt", [np.asarray, sp.csr_array, sp.csc_matrix])
+def test_multinomial_pickles(counts, fmt):
+    mm = MultinomialMixture(3, random_state=0).fit(fmt(counts))
+    again = pickle.loads(pickle.dumps(mm))
+    np.testing.assert_array_equal(again.score_samples(fmt(counts)), mm.score_samples(fmt(counts)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.int64, np.float32, np.float64, bool])
+def test_multinomial_accepts_count_dtypes_layouts_and_read_only_data(counts, dtype):
+    X = np.asfortranarray(counts.astype(dtype))
+    X.setflags(write=False)
+    mm = MultinomialMixture(3, random_state=0).fit(X)
+    assert mm.predict(X).shape == (len(X),)
+    assert mm.means_.dtype == (np.float32 if dtype == np.float32 else np.float64)
+
+
+def test_multinomial_methods_are_sample_order_and_subset_invariant(counts):
+    mm = MultinomialMixture(3, random_state=0).fit(counts)
+    order = np.random.default_rng(0).permutation(len(counts))
+    for method in ["predict", "predict_proba", "score_samples"]:
+        full = getattr(mm, method)(counts)
+        np.testing.assert_allclose(getattr(mm, method)(counts[order]), full[order])
+        np.testing.assert_allclose(getattr(mm, method)(counts[:10]), full[:10])
+
+
+def test_multinomial_one_feature_and_wrong_shapes(counts):
+    one = MultinomialMixture(2, random_state=0).fit(counts[:, :1])
+    np.testing.assert_allclose(one.means_, 1.0)
+    mm = MultinomialMixture(2, random_state=0).fit(counts)
+    with pytest.raises(ValueError, match="X has 29 features, but MultinomialMixture is expect"):
+        mm.predict(counts[:, :29])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        mm.predict(counts[0])
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        mm.fit(np.where(counts == 0, np.inf, counts))
