@@ -41,6 +41,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._stacklevel import user_stacklevel
 from .kmeans import KMeans
 
 __all__ = [
@@ -571,7 +572,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 f"(tol={self.tol}) in the best of {n_init} initialisation(s). "
                 "Increase max_iter, loosen tol, or check the data for degenerate points.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return self._e_step(X)[1].argmax(axis=1)
 

@@ -26,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._stacklevel import user_stacklevel
 from .lloyd import lloyd_step, one_blas_thread
 from .moments import spread_limit
 
@@ -262,7 +263,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"Distinct points in X: {n_distinct}, fewer than n_clusters={self.n_clusters}; "
                 "some clusters end up empty.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     def fit(self, X, y=None):

@@ -224,3 +224,31 @@ def test_multinomial_one_feature_and_wrong_shapes(counts):
         mm.predict(counts[0])
     with pytest.raises(ValueError, match="Input X contains infinity"):
         mm.fit(np.where(counts == 0, np.inf, counts))
+
+
+# ------------------------------------------------------------------ warnings point at the user
+@pytest.mark.parametrize(
+    "make, data",
+    [
+        (lambda: GaussianMixture(2, max_iter=1), "continuous"),
+        (lambda: StudentTMixture(2, max_iter=1), "continuous"),
+        (lambda: VariationalGaussianMixture(2, max_iter=1), "continuous"),
+        (lambda: BernoulliMixture(2, max_iter=1), "binary"),
+        (lambda: MultinomialMixture(2, max_iter=1), "counts"),
+        (lambda: KMeans(3, n_init=1), "duplicates"),
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "fit_predict"])
+def test_convergence_warnings_point_at_the_callers_line(make, data, method):
+    """Whatever chain of emlib methods lies between (fit, fit_predict, an override), the
+    warning names this file, so that a user sees which of their fits did not converge."""
+    rng = np.random.default_rng(0)
+    X = {
+        "continuous": rng.normal(size=(40, 2)),
+        "binary": (rng.random((40, 6)) < 0.5).astype(float),
+        "counts": rng.poisson(3.0, (40, 6)),
+        "duplicates": np.repeat([[0.0, 0.0], [1.0, 1.0]], 20, axis=0),
+    }[data]
+    with pytest.warns(Warning) as record:
+        getattr(make(), method)(X)
+    assert {w.filename for w in record} == {__file__}
