@@ -87,6 +87,7 @@ __all__ = [
     "StudentTMixture",
     "expected_scales",
     "log_student_t_density",
+    "log_student_t_from_distances",
     "update_dof",
 ]
 
@@ -134,10 +135,30 @@ def log_student_t_density(X, means, precisions_cholesky, covariance_type, dof):
     ndarray of shape (n_samples, n_components)
         Column-major, in the dtype of ``X``.
     """
-    n_features = X.shape[1]
     mahalanobis, log_det = mahalanobis_and_log_det(
         X, means, precisions_cholesky, covariance_type
     )
+    return log_student_t_from_distances(mahalanobis, log_det, dof, X.shape[1])
+
+
+def log_student_t_from_distances(mahalanobis, log_det, dof, n_features):
+    r"""The t log-density of :func:`log_student_t_density` from its two parameter-dependent
+    terms, the squared distances :math:`\delta_{nk}` and :math:`\log\det U_k` (those of
+    :func:`emlib.gaussian.mahalanobis_and_log_det`).
+
+    Parameters
+    ----------
+    mahalanobis : ndarray of shape (n_samples, n_components)
+        Not modified.
+    log_det : ndarray of shape (n_components,), or a scalar
+    dof : ndarray of shape (n_components,)
+    n_features : int
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+        In the layout and dtype of ``mahalanobis``.
+    """
     nu = np.asarray(dof, dtype=np.float64)
     half_d = n_features / 2
     constant = (
@@ -145,7 +166,7 @@ def log_student_t_density(X, means, precisions_cholesky, covariance_type, dof):
         - half_d * math.log(2 * math.pi)
     )
     # The per-component coefficients in the data's dtype, so that float32 stays float32.
-    dtype = X.dtype
+    dtype = mahalanobis.dtype
     log_prob = np.log1p(mahalanobis / nu.astype(dtype))
     log_prob *= -((nu + n_features) / 2).astype(dtype)
     log_prob += (constant + log_det).astype(dtype)
@@ -521,10 +542,15 @@ class StudentTMixture(MixtureEM):
         )
 
     def _m_step(self, X, resp):
-        # The weights u_nk of the E-step that produced resp, i.e. at the current parameters.
-        mahalanobis, _ = mahalanobis_and_log_det(
-            X, self.means_, self.precisions_cholesky_, self.covariance_type
-        )
+        # The weights u_nk of the E-step that produced resp, i.e. at the current parameters:
+        # from the distances that E-step computed (see _estimate_log_prob) when they are at
+        # these very parameters, as they always are within fit.
+        scratch = getattr(self, "_fit_scratch", {})
+        means, factors, mahalanobis = scratch.get("distances", (None, None, None))
+        if means is not self.means_ or factors is not self.precisions_cholesky_:
+            mahalanobis, _ = mahalanobis_and_log_det(
+                X, self.means_, self.precisions_cholesky_, self.covariance_type
+            )
         scales = expected_scales(mahalanobis, self.dof_, X.shape[1])
         if isinstance(self.dof, str):
             self.dof_ = update_dof(resp, scales, self.dof_, X.shape[1]).astype(X.dtype)
@@ -535,9 +561,16 @@ class StudentTMixture(MixtureEM):
         )
 
     def _estimate_log_prob(self, X):
-        return log_student_t_density(
-            X, self.means_, self.precisions_cholesky_, self.covariance_type, self.dof_
+        mahalanobis, log_det = mahalanobis_and_log_det(
+            X, self.means_, self.precisions_cholesky_, self.covariance_type
         )
+        scratch = getattr(self, "_fit_scratch", None)
+        if scratch is not None:
+            # Within fit, the M-step that follows needs the same distances for its weights
+            # u_nk; they are kept with the parameters they belong to (MixtureEM drops the
+            # dict when fit returns, so predict and score leave the estimator unchanged).
+            scratch["distances"] = self.means_, self.precisions_cholesky_, mahalanobis
+        return log_student_t_from_distances(mahalanobis, log_det, self.dof_, X.shape[1])
 
     def _get_parameters(self):
         return {

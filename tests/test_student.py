@@ -585,3 +585,32 @@ def test_warm_start_continues_with_the_degrees_of_freedom():
     np.testing.assert_allclose(model.log_likelihood_history_, whole.log_likelihood_history_[5:])
     np.testing.assert_allclose(model.dof_, whole.dof_)
     assert not np.allclose(whole.params_history_[5]["dof"], whole.dof_)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_m_step_reuses_the_e_step_distances_bit_for_bit(covariance_type):
+    """Within fit the M-step takes the E-step's squared distances from the engine's
+    _fit_scratch instead of recomputing them: the same fit, bit for bit, as one that
+    recomputes them, and nothing of it left once fit returns (predict changes no state)."""
+
+    class Recomputing(StudentTMixture):
+        def _estimate_log_prob(self, X):
+            return log_student_t_density(
+                X, self.means_, self.precisions_cholesky_, self.covariance_type, self.dof_
+            )
+
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.standard_t(3, (200, 3)) - 4, rng.standard_t(3, (200, 3)) + 4] + 1e3
+    params = dict(covariance_type=covariance_type, random_state=0, max_iter=30, tol=0)
+    fast = fit_quietly(StudentTMixture(2, **params), X)
+    slow = fit_quietly(Recomputing(2, **params), X)
+    for name in ("weights_", "means_", "covariances_", "dof_"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+    np.testing.assert_array_equal(fast.log_likelihood_history_, slow.log_likelihood_history_)
+    state = {name: np.copy(value) for name, value in vars(fast).items() if name.endswith("_")}
+    fast.predict(X[:50])
+    fast.score_samples(X[:50])
+    assert not hasattr(fast, "_fit_scratch")
+    assert vars(fast).keys() - {"_fit_scratch"} == vars(slow).keys()
+    for name, value in state.items():
+        np.testing.assert_array_equal(getattr(fast, name), value)
