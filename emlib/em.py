@@ -395,6 +395,16 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _sample_component(self, k, n_samples, rng):
         """Draw ``n_samples`` points from component ``k``."""
 
+    def _start_weights_and_means(self, X, weights, means):
+        """The weights and means of a start: those a family computed from the initial
+        responsibilities, each replaced by ``weights_init`` or ``means_init`` when given
+        (in the dtype of X, so that float32 data are fitted in float32)."""
+        if self.weights_init is not None:
+            weights = np.asarray(self.weights_init, dtype=X.dtype)
+        if self.means_init is not None:
+            means = np.asarray(self.means_init, dtype=X.dtype)
+        return weights, means
+
     def _validate_input(self, X, *, reset):
         """Validate X the way the family needs; the default accepts any finite floats."""
         return validate_data(

@@ -61,11 +61,45 @@ __all__ = [
     "mahalanobis_and_log_det",
     "n_parameters",
     "full_covariances",
+    "check_covariance_type",
+    "precisions_from_cholesky",
+    "initial_covariances",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 DEFAULT_REG_COVAR = 1e-6
+
+
+def check_covariance_type(covariance_type):
+    """Raise a ValueError naming the four choices unless ``covariance_type`` is one."""
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"covariance_type={covariance_type!r} is not supported; "
+            f"choose one of {', '.join(map(repr, COVARIANCE_TYPES))}."
+        )
+
+
+def precisions_from_cholesky(precisions_cholesky, covariance_type):
+    """The precision matrices :math:`U_k U_k^\top` from their factors (the layout of
+    ``precisions_``: squared entries for ``diag`` and ``spherical``)."""
+    U = precisions_cholesky
+    if covariance_type == "full":
+        return U @ np.swapaxes(U, 1, 2)
+    if covariance_type == "tied":
+        return U @ U.T
+    return U**2
+
+
+def initial_covariances(covariances, precisions_init, covariance_type, dtype):
+    """The covariances of a start: ``covariances`` (from the initial responsibilities), or
+    the inverses of ``precisions_init`` when given, in ``dtype``."""
+    if precisions_init is None:
+        return covariances
+    precisions = np.asarray(precisions_init, dtype=dtype)
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(precisions)
+    return 1.0 / precisions
 
 
 def _collapse_error(reg_covar):
@@ -587,11 +621,7 @@ class GaussianMixture(MixtureEM):
         model = cls(n_components=K, covariance_type=covariance_type, **params)
         covariances = np.asarray(covariances, dtype=float)
         expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
-        if covariance_type not in expected:
-            raise ValueError(
-                f"covariance_type={covariance_type!r} is not supported; "
-                f"choose one of {', '.join(map(repr, COVARIANCE_TYPES))}."
-            )
+        check_covariance_type(covariance_type)
         if covariances.shape != expected[covariance_type]:
             raise ValueError(
                 f"covariances has shape {covariances.shape}; covariance_type="
@@ -619,11 +649,7 @@ class GaussianMixture(MixtureEM):
         return model
 
     def _check_family_parameters(self, X):
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(
-                f"covariance_type={self.covariance_type!r} is not supported; "
-                f"choose one of {', '.join(map(repr, COVARIANCE_TYPES))}."
-            )
+        check_covariance_type(self.covariance_type)
         check_scalar(self.reg_covar, "reg_covar", Real, min_val=0.0)
         K, D = self.n_components, X.shape[1]
         if self.prior is None:
@@ -678,22 +704,10 @@ class GaussianMixture(MixtureEM):
     def _initialize(self, X, resp):
         weights, means, covariances = self._parameters_from(X, resp)
         # Initial arrays take the dtype of X, so that float32 data are fitted in float32.
-        self.weights_ = (
-            weights
-            if self.weights_init is None
-            else np.asarray(self.weights_init, dtype=X.dtype)
+        self.weights_, self.means_ = self._start_weights_and_means(X, weights, means)
+        self.covariances_ = initial_covariances(
+            covariances, self.precisions_init, self.covariance_type, X.dtype
         )
-        self.means_ = (
-            means if self.means_init is None else np.asarray(self.means_init, dtype=X.dtype)
-        )
-        if self.precisions_init is None:
-            self.covariances_ = covariances
-        else:
-            precisions = np.asarray(self.precisions_init, dtype=X.dtype)
-            if self.covariance_type in ("full", "tied"):
-                self.covariances_ = np.linalg.inv(precisions)
-            else:
-                self.covariances_ = 1.0 / precisions
         self.precisions_cholesky_ = precision_cholesky(
             self.covariances_, self.covariance_type, self.reg_covar
         )
@@ -742,13 +756,9 @@ class GaussianMixture(MixtureEM):
         self.means_ = params["means"]
         self.covariances_ = params["covariances"]
         self.precisions_cholesky_ = params["precisions_cholesky"]
-        U = self.precisions_cholesky_
-        if self.covariance_type == "full":
-            self.precisions_ = U @ np.swapaxes(U, 1, 2)
-        elif self.covariance_type == "tied":
-            self.precisions_ = U @ U.T
-        else:
-            self.precisions_ = U**2
+        self.precisions_ = precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
+        )
 
     def n_parameters(self):
         """Free parameters of the fitted model; see the function :func:`n_parameters`.

@@ -386,12 +386,7 @@ class MultinomialMixture(MixtureEM):
         return weights / weights.sum(), means.astype(X.dtype, copy=False)
 
     def _initialize(self, X, resp):
-        weights, means = self._update(X, resp)
-        if self.weights_init is not None:
-            weights = np.asarray(self.weights_init, dtype=X.dtype)
-        if self.means_init is not None:
-            means = np.asarray(self.means_init, dtype=X.dtype)
-        self.weights_, self.means_ = weights, means
+        self.weights_, self.means_ = self._start_weights_and_means(X, *self._update(X, resp))
 
     def _m_step(self, X, resp):
         self.weights_, self.means_ = self._update(X, resp)

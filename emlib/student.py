@@ -72,14 +72,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from .em import MixtureEM
 from .gaussian import (
-    COVARIANCE_TYPES,
     DEFAULT_REG_COVAR,
     GaussianMixture,
+    check_covariance_type,
     estimate_gaussian_parameters,
     full_covariances,
+    initial_covariances,
     mahalanobis_and_log_det,
     n_parameters,
     precision_cholesky,
+    precisions_from_cholesky,
 )
 
 __all__ = [
@@ -453,11 +455,7 @@ class StudentTMixture(MixtureEM):
 
     # ------------------------------------------------------------------ family hooks
     def _check_family_parameters(self, X):
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(
-                f"covariance_type={self.covariance_type!r} is not supported; "
-                f"choose one of {', '.join(map(repr, COVARIANCE_TYPES))}."
-            )
+        check_covariance_type(self.covariance_type)
         check_scalar(self.reg_covar, "reg_covar", Real, min_val=0.0)
         if isinstance(self.dof, str):
             if self.dof != "estimate":
@@ -521,22 +519,10 @@ class StudentTMixture(MixtureEM):
         weights, means, covariances = self._parameters_from(X, resp, resp)
         start = _DOF_START if isinstance(self.dof, str) else self.dof
         self.dof_ = np.full(self.n_components, start, dtype=X.dtype)
-        self.weights_ = (
-            weights
-            if self.weights_init is None
-            else np.asarray(self.weights_init, dtype=X.dtype)
+        self.weights_, self.means_ = self._start_weights_and_means(X, weights, means)
+        self.covariances_ = initial_covariances(
+            covariances, self.precisions_init, self.covariance_type, X.dtype
         )
-        self.means_ = (
-            means if self.means_init is None else np.asarray(self.means_init, dtype=X.dtype)
-        )
-        if self.precisions_init is None:
-            self.covariances_ = covariances
-        else:
-            precisions = np.asarray(self.precisions_init, dtype=X.dtype)
-            if self.covariance_type in ("full", "tied"):
-                self.covariances_ = np.linalg.inv(precisions)
-            else:
-                self.covariances_ = 1.0 / precisions
         self.precisions_cholesky_ = precision_cholesky(
             self.covariances_, self.covariance_type, self.reg_covar
         )
@@ -587,13 +573,9 @@ class StudentTMixture(MixtureEM):
         self.covariances_ = params["covariances"]
         self.precisions_cholesky_ = params["precisions_cholesky"]
         self.dof_ = params["dof"]
-        U = self.precisions_cholesky_
-        if self.covariance_type == "full":
-            self.precisions_ = U @ np.swapaxes(U, 1, 2)
-        elif self.covariance_type == "tied":
-            self.precisions_ = U @ U.T
-        else:
-            self.precisions_ = U**2
+        self.precisions_ = precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
+        )
 
     def n_parameters(self):
         """Free parameters of the fitted model: those of a Gaussian mixture with the same

@@ -51,10 +51,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .em import MixtureEM
 from .gaussian import (
-    COVARIANCE_TYPES,
+    check_covariance_type,
     log_gaussian_density,
     n_parameters,
     precision_cholesky,
+    precisions_from_cholesky,
 )
 from .moments import diagonal_scatter, full_scatter, pooled_scatter
 
@@ -300,11 +301,7 @@ degrees_of_freedom_prior_, covariance_prior_
 
     # ------------------------------------------------------------------ hyper-parameters
     def _check_family_parameters(self, X):
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(
-                f"covariance_type={self.covariance_type!r} is not supported; "
-                f"choose one of {', '.join(map(repr, COVARIANCE_TYPES))}."
-            )
+        check_covariance_type(self.covariance_type)
         if self.weight_concentration_prior_type not in PRIOR_TYPES:
             raise ValueError(
                 "weight_concentration_prior_type="
@@ -772,13 +769,9 @@ degrees_of_freedom_prior_, covariance_prior_
             weights = a / (a + b) * np.concatenate([[1.0], np.cumprod(rest[:-1])])
             weights = weights / weights.sum()
         self.weights_ = weights.astype(self.means_.dtype, copy=False)
-        U = self.precisions_cholesky_
-        if self.covariance_type == "full":
-            self.precisions_ = U @ np.swapaxes(U, 1, 2)
-        elif self.covariance_type == "tied":
-            self.precisions_ = U @ U.T
-        else:
-            self.precisions_ = U**2
+        self.precisions_ = precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
+        )
 
     def _get_parameters(self):
         concentration = self.weight_concentration_
