@@ -53,11 +53,13 @@ from .em import MixtureEM
 from .gaussian import (
     check_covariance_type,
     log_gaussian_density,
+    mahalanobis_and_log_det,
     n_parameters,
     precision_cholesky,
     precisions_from_cholesky,
 )
 from .moments import diagonal_scatter, full_scatter, pooled_scatter
+from .student import log_student_t_from_distances
 
 __all__ = ["VariationalGaussianMixture"]
 
@@ -719,23 +721,17 @@ degrees_of_freedom_prior_, covariance_prior_
         a lower bound on this (Jensen's inequality inside each component).
         """
         X = self._check_fitted_input(X)
-        D = X.shape[1]
         dof, factor = self._predictive_components()
-        log_gauss = log_gaussian_density(
+        # The squared distances and log-determinants under the mean precision nu_k W_k,
+        # scaled by s_k to those of L_k; the t density is emlib.student's.
+        mahalanobis, log_det = mahalanobis_and_log_det(
             X, self.means_, self.precisions_cholesky_, self.covariance_type
-        ).astype(np.float64)
-        log_det_u = self._scale_log_det_and_traces()[0] / 2 + 0.5 * D * np.log(
-            np.broadcast_to(np.asarray(self.degrees_of_freedom_, dtype=np.float64), dof.shape)
         )
-        # The squared distance under the mean precision, back out of the Gaussian density.
-        mahalanobis = np.maximum(2.0 * (log_det_u - log_gauss) - D * math.log(2 * math.pi), 0)
-        log_t = (
-            gammaln(0.5 * (dof + D))
-            - gammaln(0.5 * dof)
-            - 0.5 * D * np.log(dof * math.pi)
-            + log_det_u
-            + 0.5 * D * np.log(factor)
-            - 0.5 * (dof + D) * np.log1p(factor * mahalanobis / dof)
+        log_t = log_student_t_from_distances(
+            mahalanobis.astype(np.float64) * factor,
+            log_det + 0.5 * X.shape[1] * np.log(factor),
+            dof,
+            X.shape[1],
         )
         with np.errstate(divide="ignore"):
             log_t += np.log(self.weights_.astype(np.float64))
