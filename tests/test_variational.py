@@ -127,7 +127,7 @@ def test_agrees_with_scikit_learn_from_the_same_responsibilities(
 
     # The ELBO of the last E-step's q(Z) with the last M-step's q(theta), times N, is
     # scikit-learn's last bound plus the constant of the Notes.
-    last = VariationalGaussianMixture(**kwargs).fit(X)  # only to own the hyper-parameters
+    last = fit_quietly(VariationalGaussianMixture(**kwargs), X)  # to own the hyper-parameters
     last._set_parameters(ours.params_history_[n_iter - 1])
     resp_last = last.predict_proba(X)
     last._set_parameters(ours.params_history_[n_iter])
