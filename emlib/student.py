@@ -239,9 +239,18 @@ def update_dof(resp, scales, dof, n_features, bounds=DOF_BOUNDS):
     ndarray of shape (n_components,), float64
     """
     floor, cap = bounds
-    # u - 1 - log u >= 0, computed without cancellation near u = 1.
+    # u - 1 - log u >= 0, computed without cancellation near u = 1: there (1/2 <= u <= 2)
+    # u - 1 is exact and log1p keeps the digits of log u. Elsewhere log u itself is
+    # accurate, and log1p(u - 1) is not: for an outlier's u below eps, u - 1 rounds to -1
+    # and the term became infinite (nan once multiplied by a zero responsibility), and for
+    # u = 1e-10 it was off by about eps / u = 2e-6. An infinite distance (float32 overflow)
+    # gives u = 0, kept at the smallest normal number so that log u stays finite.
+    scales = np.maximum(scales, np.finfo(np.float64).tiny)
     shortfall = scales - 1.0
-    shortfall -= np.log1p(shortfall)
+    near = (scales >= 0.5) & (scales <= 2.0)
+    log_scales = np.log(scales)
+    log_scales[near] = np.log1p(shortfall[near])
+    shortfall -= log_scales
     nk = np.maximum(resp.sum(axis=0, dtype=np.float64), np.finfo(np.float64).tiny)
     half = (np.asarray(dof, dtype=np.float64) + n_features) / 2
     targets = np.einsum("nk,nk->k", resp, shortfall, dtype=np.float64) / nk

@@ -614,3 +614,40 @@ def test_m_step_reuses_the_e_step_distances_bit_for_bit(covariance_type):
     assert vars(fast).keys() - {"_fit_scratch"} == vars(slow).keys()
     for name, value in state.items():
         np.testing.assert_array_equal(getattr(fast, name), value)
+
+
+def test_dof_step_keeps_the_digits_of_outliers_weights():
+    """u - 1 - log u for u far below 1 (outliers) from log u itself: log1p(u - 1) rounded
+    u - 1 to -1 below eps (an infinite term, nan beside a zero responsibility), and was off
+    by about eps / u above it. An infinite distance (float32 overflow) gives u = 0 and a
+    finite step; a point with zero responsibility counts for nothing."""
+    D, old = 2, np.array([4.0, 4.0])
+    scales = np.array([[1e-50, 1e-50], [1e-10, 0.0], [1e-7, 0.9], [0.3, 1.2], [1.0, 2.5]])
+    scales = np.repeat(scales, 20, axis=0)
+    resp = np.repeat([[1.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.5, 0.5], [0.2, 0.8]], 20, axis=0)
+    new = update_dof(resp, scales, old, D)
+    assert np.all(np.isfinite(new))
+    half = (old[0] + D) / 2
+    for k in range(2):
+        # Every term in Python floats, log u from math.log: correct to rounding.
+        target = sum(
+            r * (u - 1 - math.log(max(u, np.finfo(float).tiny)))
+            for r, u in zip(resp[:, k], scales[:, k], strict=True) if r > 0
+        ) / resp[:, k].sum() + math.log(half) - float(digamma(half))
+
+        def excess(nu, target=target):
+            return math.log(nu / 2) - float(digamma(nu / 2)) - target
+
+        expected = DOF_BOUNDS[0] if excess(DOF_BOUNDS[0]) <= 0 else minimize_scalar(
+            lambda nu, e=excess: e(nu) ** 2, bounds=DOF_BOUNDS, method="bounded",
+            options={"xatol": 1e-13},
+        ).x
+        assert new[k] == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_gross_outlier_does_not_stop_the_fit():
+    """One point 1e20 away: the t mixture must fit the rest (it used to stop in brentq)."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2)), [[1e20, 1e20]]]
+    model = fit_quietly(StudentTMixture(2, covariance_type="diag", random_state=0), X)
+    assert np.all(np.isfinite(model.dof_)) and np.isfinite(model.lower_bound_)
