@@ -493,8 +493,11 @@ class StudentTMixture(MixtureEM):
         :func:`emlib.gaussian.estimate_gaussian_parameters` with the weights
         :math:`r_{nk} u_{nk}` gives the locations and the scatters divided by
         :math:`\sum_n r_{nk} u_{nk}`; scaling them by :math:`\sum_n r_{nk} u_{nk} / N_k`
-        makes the divisor :math:`N_k`. Its moments are taken about the data's mean (see
-        :mod:`emlib.moments`), so nothing depends on where the origin is. ``reg_covar`` is
+        makes the divisor :math:`N_k`. Its moments are taken about the coordinate-wise
+        median of the data, computed once per fit (see :mod:`emlib.moments`), so nothing
+        depends on where the origin is, nor on a few gross outliers: about the mean, one
+        point at 1e20 moved the centre to 5e17, where every other point lost its digits to
+        the subtraction (multiples of 64 in float64). ``reg_covar`` is
         added after the scaling, so that it is the same ridge as GaussianMixture's.
 
         A ``tied`` matrix is the sum of the full scatters divided by :math:`N`: the pooled
@@ -505,8 +508,13 @@ class StudentTMixture(MixtureEM):
         tiny = np.finfo(X.dtype).tiny
         nk = resp.sum(axis=0)
         tied = self.covariance_type == "tied"
+        scratch = getattr(self, "_fit_scratch", {})
+        if "centred" not in scratch:
+            origin = np.median(X, axis=0).astype(X.dtype, copy=False)
+            scratch["centred"] = origin, X - origin
         mass, means, covariances = estimate_gaussian_parameters(
-            X, weighted, 0.0, "full" if tied else self.covariance_type
+            X, weighted, 0.0, "full" if tied else self.covariance_type,
+            centred=scratch["centred"],
         )
         mass = np.maximum(mass, tiny)
         ratio = mass / np.maximum(nk, tiny)

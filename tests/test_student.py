@@ -645,9 +645,26 @@ def test_dof_step_keeps_the_digits_of_outliers_weights():
         assert new[k] == pytest.approx(expected, rel=1e-9)
 
 
-def test_a_gross_outlier_does_not_stop_the_fit():
-    """One point 1e20 away: the t mixture must fit the rest (it used to stop in brentq)."""
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_gross_outlier_gets_a_component_and_leaves_the_rest_exact(covariance_type, dtype):
+    """One point 1e20 away (1e15 in float32, whose squared distances would overflow), K = 2:
+    the default start gives it a component of its own (see the Notes), and the other must
+    be the one-component fit of the rest. In float64 it used to stop in brentq (the dof
+    step), then, with moments about the data's mean (5e17), to lose every digit of the
+    rest (means of 64 in float64, 3e10 in float32). The tolerance: the
+    rest's fit to rounding (1e-6 is some 10 float32 eps of their unit scale); tied shares
+    its matrix with the outlier's component, whose soft count adds 1 to N = 200 (1e-4)."""
     rng = np.random.default_rng(0)
-    X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2)), [[1e20, 1e20]]]
-    model = fit_quietly(StudentTMixture(2, covariance_type="diag", random_state=0), X)
-    assert np.all(np.isfinite(model.dof_)) and np.isfinite(model.lower_bound_)
+    far = 1e20 if dtype == np.float64 else 1e15
+    X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2)), [[far, far]]]
+    X = X.astype(dtype)
+    params = dict(covariance_type=covariance_type, random_state=0, tol=1e-10, max_iter=1000)
+    model = fit_quietly(StudentTMixture(2, **params), X)
+    rest = fit_quietly(StudentTMixture(1, **params), X[:200])
+    k = int(np.argmin(np.abs(model.means_[:, 0])))
+    np.testing.assert_allclose(model.weights_[k], 200 / 201, rtol=1e-6)
+    np.testing.assert_allclose(
+        model.means_[k], rest.means_[0], atol=1e-4 if covariance_type == "tied" else 1e-6
+    )
+    np.testing.assert_array_equal(model.means_[1 - k], X[200])
