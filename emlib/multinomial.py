@@ -349,13 +349,10 @@ class MultinomialMixture(MixtureEM):
         if self.means_init is not None:
             _check_word_probabilities(np.asarray(self.means_init, dtype=float), "means_init")
 
-    def fit_predict(self, X, y=None):
-        """Fit the mixture and return the most probable component of every document.
-
-        See :meth:`emlib.em.MixtureEM.fit_predict`; this also records ``mean_length_``.
-        """
-        X = self._validate_input(X, reset=True)
-        labels = super().fit_predict(X, y)
+    def _fit_predict(self, X):
+        # The engine's fit on the validated X (validating it again here, as an override of
+        # fit_predict did, ran the checks for counts twice), then the mean length.
+        labels = super()._fit_predict(X)
         self.mean_length_ = float(X.sum()) / X.shape[0]
         return labels
 
