@@ -735,7 +735,8 @@ degrees_of_freedom_prior_, covariance_prior_
         )
         with np.errstate(divide="ignore"):
             log_t += np.log(self.weights_.astype(np.float64))
-        return logsumexp(log_t, axis=1)
+        # Evaluated in float64, returned in the dtype of X like every family's.
+        return logsumexp(log_t, axis=1).astype(X.dtype, copy=False)
 
     def _sample_component(self, k, n_samples, rng):
         r"""Draws from component :math:`k` of the predictive density, a Student t:

@@ -518,6 +518,9 @@ def test_float32_is_fitted_in_float32_and_agrees_with_float64(data, covariance_t
         assert np.abs(value - reference).max() <= 100 * EPS32 * np.abs(reference).max(), name
     assert single.lower_bound_ == pytest.approx(double.lower_bound_, rel=10 * EPS32)
     assert isinstance(single.lower_bound_, float)
+    # The outputs too, as for every family (score_samples is evaluated in float64).
+    X32 = X[:20].astype(np.float32)
+    assert single.score_samples(X32).dtype == single.predict_proba(X32).dtype == np.float32
 
 
 # ------------------------------------------------------------------ predictive density
