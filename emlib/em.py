@@ -531,20 +531,29 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """Fit the mixture and return the most probable component of every sample.
 
         A final E-step with the chosen parameters makes the labels equal to
-        ``fit(X).predict(X)``.
+        ``fit(X).predict(X)``. A fit that raises leaves the model as it was before: an
+        unfitted model stays unfitted (``predict`` raises ``NotFittedError``, not an
+        ``AttributeError`` about whichever attribute the failed fit had not yet set).
         """
-        X = self._validate_input(X, reset=True)
-        self._check_parameters(X)
-        # What a family derives from the training data alone (a centred copy, constants of a
-        # prior) is kept here for the length of this fit rather than recomputed in every
-        # iteration; it is dropped on return, so that no later fit can see stale values
-        # (validate_data passes a float64 array through uncopied, and its owner may change
-        # it in place between fits).
-        self._fit_scratch = {}
+        # Every step of a fit assigns new attributes rather than changing arrays in place,
+        # so a shallow copy of the attributes is enough to restore them.
+        before = dict(vars(self))
         try:
+            X = self._validate_input(X, reset=True)
+            self._check_parameters(X)
+            # What a family derives from the training data alone (a centred copy, constants
+            # of a prior) is kept here for the length of this fit rather than recomputed in
+            # every iteration; it is dropped on return, so that no later fit can see stale
+            # values (validate_data passes a float64 array through uncopied, and its owner
+            # may change it in place between fits).
+            self._fit_scratch = {}
             return self._fit_predict(X)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
         finally:
-            del self._fit_scratch
+            vars(self).pop("_fit_scratch", None)
 
     def _fit_predict(self, X):
         rng = check_random_state(self.random_state)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from emlib import (
@@ -252,3 +253,54 @@ def test_convergence_warnings_point_at_the_callers_line(make, data, method):
     with pytest.warns(Warning) as record:
         getattr(make(), method)(X)
     assert {w.filename for w in record} == {__file__}
+
+
+# ------------------------------------------------------------------ a failed fit changes nothing
+@pytest.mark.parametrize(
+    "make, data",
+    [
+        (GaussianMixture, "continuous"),
+        (StudentTMixture, "continuous"),
+        (VariationalGaussianMixture, "continuous"),
+        (BernoulliMixture, "binary"),
+        (MultinomialMixture, "counts"),
+    ],
+)
+def test_a_fit_that_raises_leaves_the_model_as_it_was(make, data):
+    """Checks set fitted attributes before a fit can fail (hyper-parameters, n_features_in_),
+    and an M-step can fail half-way: afterwards an unfitted model must still say it is not
+    fitted, and a fitted one must keep its fit, attribute for attribute."""
+    rng = np.random.default_rng(0)
+    X = {
+        "continuous": rng.normal(size=(40, 2)),
+        "binary": (rng.random((40, 6)) < 0.5).astype(float),
+        "counts": rng.poisson(3.0, (40, 6)),
+    }[data]
+    model = make(2, random_state=0)
+    with pytest.raises(ValueError, match="larger than the number of samples"):
+        model.set_params(n_components=50).fit(X[:10, :1])
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    model.set_params(n_components=2).fit(X)
+
+    def fitted():
+        return {name: value for name, value in vars(model).items() if name.endswith("_")}
+
+    before = fitted()
+    with pytest.raises(ValueError, match="larger than the number of samples"):
+        model.set_params(n_components=50).fit(X[:10, :1])
+    assert fitted().keys() == before.keys()
+    assert all(fitted()[name] is value for name, value in before.items())
+    assert model.n_features_in_ == X.shape[1]
+
+
+def test_a_variational_fit_that_fails_after_its_checks_leaves_no_attributes():
+    """The hyper-parameters are filled in (weight_concentration_prior_, ...) before the
+    default covariance prior is found singular: none of them may stay behind."""
+    X = np.c_[np.arange(20.0), np.ones(20)]
+    model = VariationalGaussianMixture(2)
+    with pytest.raises(ValueError, match="covariance is singular"):
+        model.fit(X)
+    assert not [name for name in vars(model) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(X)
