@@ -38,6 +38,7 @@ __all__ = [
     "plot_image_table",
     "plot_regions",
     "plot_responsibilities",
+    "plot_scale_weights",
     "plot_selection_summary",
     "use_course_style",
 ]
@@ -1235,4 +1236,47 @@ def plot_gmm_fit(
         zorder=3,
         label="means",
     )
+    return ax
+
+
+# ---------------------------------------------------------------- chapter 7: robust mixtures
+def plot_scale_weights(model, X, ax=None, *, cmap="viridis", point_size=14, colorbar=True):
+    """Draw 2-D data coloured by the weights a t mixture's E-step gives them.
+
+    Each point :math:`x_n` is coloured by :math:`E[u_n \\mid x_n] = \\sum_k r_{nk}
+    u_{nk}` (:meth:`emlib.StudentTMixture.scale_weights`), on a colour scale from 0 to
+    the largest weight, and the points are drawn from the largest weight to the smallest
+    so that the down-weighted ones stay visible on top.
+
+    Parameters
+    ----------
+    model : StudentTMixture
+        Fitted :class:`emlib.StudentTMixture` on 2-D data.
+    X : array-like of shape (n_samples, 2)
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; the current Axes by default.
+    cmap : str or Colormap, default="viridis"
+    point_size : float, default=14
+        Marker area, in points squared.
+    colorbar : bool, default=True
+        Add a colour bar labelled with the weight.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The scatter is ``ax.collections[0]``, its points in drawing order.
+    """
+    _check_model(model, 2)
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n_samples, 2), got {X.shape}.")
+    ax = plt.gca() if ax is None else ax
+    weights = np.asarray(model.scale_weights(X), dtype=float)
+    order = np.argsort(-weights, kind="stable")
+    points = ax.scatter(
+        X[order, 0], X[order, 1], c=weights[order], cmap=cmap, s=point_size,
+        vmin=0.0, vmax=max(float(weights.max()), 1.0),
+    )
+    if colorbar:
+        ax.figure.colorbar(points, ax=ax, label=r"weight $E[u_n \mid x_n]$")
     return ax
