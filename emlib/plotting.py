@@ -40,6 +40,7 @@ __all__ = [
     "plot_responsibilities",
     "plot_scale_weights",
     "plot_selection_summary",
+    "plot_top_words",
     "use_course_style",
 ]
 
@@ -1280,3 +1281,70 @@ def plot_scale_weights(model, X, ax=None, *, cmap="viridis", point_size=14, colo
     if colorbar:
         ax.figure.colorbar(points, ax=ax, label=r"weight $E[u_n \mid x_n]$")
     return ax
+
+
+# Chapter 8 (mixtures for counts and text).
+
+
+def plot_top_words(means, vocabulary, n_words=8, titles=None, ncols=3, colors=None, fig=None):
+    """Bar charts of the most probable words of every component, one panel per component.
+
+    Parameters
+    ----------
+    means : array-like of shape (n_components, n_features)
+        Word probabilities, e.g. ``MultinomialMixture.means_`` (each row sums to one).
+    vocabulary : sequence of str of length n_features
+        The word of every column.
+    n_words : int
+        Words shown per component, the most probable first (at the top).
+    titles : sequence of str, optional
+        One title per component.
+    ncols : int
+        Panels per row (fewer if there are fewer components).
+    colors : None, a colour or a sequence of colours
+        One colour per component; by default :func:`component_colors`.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw in; by default a new one of the course's width, 2.2 inches tall
+        per row of panels.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (n_rows, ncols)
+        One Axes per panel, the probabilities on the horizontal axis; panels beyond the
+        last component are switched off.
+    """
+    means = np.asarray(means, dtype=float)
+    vocabulary = np.asarray(vocabulary)
+    if means.ndim != 2 or means.shape[0] == 0 or vocabulary.shape != means.shape[1:]:
+        raise ValueError(
+            f"means must have shape (n_components, n_features) and vocabulary one word per "
+            f"feature; got means of shape {means.shape} and {vocabulary.size} words."
+        )
+    n_components, n_features = means.shape
+    if not isinstance(n_words, Integral) or not 1 <= n_words <= n_features:
+        raise ValueError(f"n_words must be an integer from 1 to {n_features}, got {n_words!r}.")
+    if titles is not None and len(titles) != n_components:
+        raise ValueError(
+            f"Got {len(titles)} titles for {n_components} components; pass one per component."
+        )
+    colors = _resolve_colors(colors, n_components)
+    ncols = min(ncols, n_components)
+    nrows = -(-n_components // ncols)
+    if fig is None:
+        fig = plt.figure(figsize=(FIGURE_SIZE[0], 2.2 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n_components:
+            ax.axis("off")
+            continue
+        # Stable sort, so that ties keep the order of the vocabulary.
+        top = np.argsort(-means[k], kind="stable")[:n_words]
+        positions = np.arange(n_words)[::-1]  # the most probable word at the top
+        ax.barh(positions, means[k, top], color=colors[k])
+        ax.set_yticks(positions, [str(word) for word in vocabulary[top]], fontsize="small")
+        ax.tick_params(axis="x", labelsize="x-small")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
+        ax.grid(axis="y", visible=False)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize="small")
+    return axes
