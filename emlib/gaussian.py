@@ -81,7 +81,7 @@ def check_covariance_type(covariance_type):
 
 
 def precisions_from_cholesky(precisions_cholesky, covariance_type):
-    """The precision matrices :math:`U_k U_k^\top` from their factors (the layout of
+    r"""The precision matrices :math:`U_k U_k^\top` from their factors (the layout of
     ``precisions_``: squared entries for ``diag`` and ``spherical``)."""
     U = precisions_cholesky
     if covariance_type == "full":
@@ -683,7 +683,8 @@ class GaussianMixture(MixtureEM):
 
     def _parameters_from(self, X, resp):
         """Weights, means and covariances of the M-step (ML, or MAP with a prior)."""
-        scratch = self._fit_scratch
+        # Outside fit (there is no scratch then), the centred copy is made for this call only.
+        scratch = getattr(self, "_fit_scratch", {})
         if "centred" not in scratch:
             # The point the M-step measures the data from: the prior mean, or the data mean.
             origin = (
