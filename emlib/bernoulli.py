@@ -34,6 +34,7 @@ from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .em import MixtureEM, check_positive_int, check_weights
+from .online import OnlineEMMixin
 
 __all__ = ["BernoulliMixture", "log_bernoulli_density", "n_parameters_bernoulli"]
 
@@ -78,7 +79,7 @@ def log_bernoulli_density(X, means):
     return ((np.log(means) - log_off) @ X.T + log_off.sum(axis=1)[:, np.newaxis]).T
 
 
-class BernoulliMixture(MixtureEM):
+class BernoulliMixture(OnlineEMMixin, MixtureEM):
     r"""Mixture of multivariate Bernoulli distributions fitted by (MAP-)EM.
 
     Parameters
@@ -104,6 +105,14 @@ class BernoulliMixture(MixtureEM):
     verbose : int, default=0
     keep_history : bool, default=False
         Store the starting parameters and those after every M-step in ``params_history_``.
+    progress : bool, default=False
+        Show a progress bar of the EM iterations (tqdm), with the current objective.
+    learning_decay : float, default=0.7
+        :math:`\kappa \in (0, 1]` of the step :math:`\rho_t = (t + \tau)^{-\kappa}` of
+        :meth:`partial_fit` (online EM, :mod:`emlib.online`); convergence is proved for
+        :math:`\kappa \in (0.5, 1]`.
+    learning_offset : float, default=0.0
+        :math:`\tau \ge 0` of that step; a larger offset damps the first steps.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Floating type of the computation; ``float32`` halves memory traffic, and in
         ``benchmarks/bench.py`` an iteration on 60,000 MNIST-sized rows took about two thirds
@@ -166,6 +175,9 @@ class BernoulliMixture(MixtureEM):
         warm_start=False,
         verbose=0,
         keep_history=False,
+        progress=False,
+        learning_decay=0.7,
+        learning_offset=0.0,
         dtype=np.float64,
     ):
         super().__init__(
@@ -178,7 +190,10 @@ class BernoulliMixture(MixtureEM):
             warm_start=warm_start,
             verbose=verbose,
             keep_history=keep_history,
+            progress=progress,
         )
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
         self.pixel_prior = pixel_prior
         self.weight_prior = weight_prior
         self.weights_init = weights_init
@@ -255,6 +270,29 @@ class BernoulliMixture(MixtureEM):
 
     def _m_step(self, X, resp):
         self.weights_, self.means_ = self._update(X, resp)
+
+    def _moments(self, X, resp):
+        r"""Soft counts :math:`N_k` and means :math:`\sum_n r_{nk} x_n / N_k` of the
+        components on ``X`` (one chunk or batch), in ``float64`` for
+        :func:`emlib.moments.pool_moments`."""
+        nk = resp.sum(axis=0)
+        divisor = np.maximum(nk, np.finfo(X.dtype).tiny)
+        return {
+            "count": nk.astype(np.float64),
+            "mean": ((resp.T @ X) / divisor[:, np.newaxis]).astype(np.float64),
+        }
+
+    def _m_step_from_moments(self, moments):
+        """The M-step of :meth:`_update` from pooled moments (see :meth:`_moments`)."""
+        a, b = self.pixel_prior, self.weight_prior
+        dtype = self.means_.dtype
+        eps = np.finfo(dtype).eps
+        nk = moments["count"]
+        sums = nk[:, np.newaxis] * moments["mean"]
+        means = (sums + a) / (nk + 10 * eps + 2 * a)[:, np.newaxis]
+        weights = (nk + 10 * eps + b) / (nk.sum() + self.n_components * b)
+        self.weights_ = (weights / weights.sum()).astype(dtype)
+        self.means_ = np.clip(means, eps, 1 - eps).astype(dtype)
 
     def _estimate_log_prob(self, X):
         return log_bernoulli_density(X, self.means_)

@@ -40,7 +40,9 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
+from tqdm import tqdm
 
+from . import daskfit
 from ._stacklevel import user_stacklevel
 from .kmeans import KMeans
 
@@ -323,6 +325,15 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     keep_history : bool
         If true, store the starting parameters and those after every M-step in
         ``params_history_``.
+    progress : bool
+        If true, show a progress bar of the iterations (:mod:`tqdm`) with the objective.
+
+    Notes
+    -----
+    A family that defines the hooks ``_moments`` (the counts, means and any scatters of a
+    piece of data, see :func:`emlib.moments.pool_moments`) and ``_m_step_from_moments``
+    can also be fitted to a Dask array, chunk by chunk (:mod:`emlib.daskfit`), and online
+    (:class:`emlib.online.OnlineEMMixin`).
     """
 
     # The default k-means start ("kmeans"): scikit-learn's greedy seeding and at most 300
@@ -342,6 +353,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         warm_start,
         verbose,
         keep_history,
+        progress,
     ):
         self.n_components = n_components
         self.tol = tol
@@ -352,6 +364,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
         self.verbose = verbose
         self.keep_history = keep_history
+        self.progress = progress
 
     # ------------------------------------------------------------------ family hooks
     @abstractmethod
@@ -479,12 +492,17 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         resp : ndarray of shape (n_samples, n_components)
             No entry is subnormal.
         """
+        log_norm, resp = self._responsibilities(X)
+        return float(np.mean(log_norm)), resp
+
+    def _responsibilities(self, X):
+        """The log-normaliser of every sample and the responsibilities (see :meth:`_e_step`)."""
         log_norm, resp = log_normalize(self._estimate_weighted_log_prob(X))
         # A product with a 0/1 array of the same dtype: a masked assignment costs a step per
         # entry set, and a tenth of the float32 responsibilities of well-separated
         # components can be subnormal (3 ms of a 15 ms iteration on 100,000 x 10 blobs).
         resp *= np.greater_equal(resp, np.finfo(resp.dtype).tiny, out=np.empty_like(resp))
-        return float(np.mean(log_norm)), resp
+        return log_norm, resp
 
     def _estimate_weighted_log_prob(self, X):
         log_prob = self._estimate_log_prob(X)
@@ -492,24 +510,35 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             log_prob += np.log(self.weights_)
         return log_prob
 
-    def _run_em(self, X, objective):
-        n_samples = X.shape[0]
+    def _em_step(self, X):
+        """One E-step and M-step on data in memory; returns the objective of the E-step's
+        parameters (mean log-likelihood plus log-prior per sample)."""
+        mean_log_lik, resp = self._e_step(X)
+        objective = mean_log_lik + self._log_prior() / X.shape[0]
+        self._m_step(X, resp)
+        return objective
+
+    def _run_em(self, step, objective):
+        """Iterate ``step`` (an E-step and an M-step, returning the objective) until the
+        objective changes by less than ``tol`` or ``max_iter`` steps were taken."""
         history = []
         params_history = [self._get_parameters()] if self.keep_history else None
         converged = False
-        for n_iter in range(1, self.max_iter + 1):
-            previous = objective
-            mean_log_lik, resp = self._e_step(X)
-            objective = mean_log_lik + self._log_prior() / n_samples
-            self._m_step(X, resp)
-            history.append(objective)
-            if self.keep_history:
-                params_history.append(self._get_parameters())
-            if self.verbose:
-                print(f"iteration {n_iter:4d}  objective {objective:.6f}")
-            if abs(objective - previous) < self.tol:
-                converged = True
-                break
+        with tqdm(total=self.max_iter, desc=type(self).__name__, unit="iteration",
+                  disable=not self.progress, leave=False) as bar:
+            for n_iter in range(1, self.max_iter + 1):
+                previous = objective
+                objective = step()
+                history.append(objective)
+                if self.keep_history:
+                    params_history.append(self._get_parameters())
+                if self.verbose:
+                    print(f"iteration {n_iter:4d}  objective {objective:.6f}")
+                bar.set_postfix(objective=f"{objective:.6g}", refresh=False)
+                bar.update()
+                if abs(objective - previous) < self.tol:
+                    converged = True
+                    break
         return _Run(objective, self._get_parameters(), n_iter, converged, history, params_history)
 
     def fit(self, X, y=None):
@@ -534,11 +563,21 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ``fit(X).predict(X)``. A fit that raises leaves the model as it was before: an
         unfitted model stays unfitted (``predict`` raises ``NotFittedError``, not an
         ``AttributeError`` about whichever attribute the failed fit had not yet set).
+
+        X may also be a Dask array, for the families that support it
+        (:mod:`emlib.daskfit`): the fit then passes over the chunks once per iteration,
+        and the labels returned are a lazy Dask array.
         """
         # Every step of a fit assigns new attributes rather than changing arrays in place,
         # so a shallow copy of the attributes is enough to restore them.
         before = dict(vars(self))
         try:
+            # A new fit forgets what partial_fit had accumulated (emlib.online).
+            for name in ("_running_moments", "n_steps_", "n_seen_"):
+                vars(self).pop(name, None)
+            if daskfit.is_dask_array(X):
+                self._fit_scratch = {}
+                return daskfit.fit(self, X)
             X = self._validate_input(X, reset=True)
             self._check_parameters(X)
             # What a family derives from the training data alone (a centred copy, constants
@@ -557,7 +596,15 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _fit_predict(self, X):
         rng = check_random_state(self.random_state)
+        self._fit_runs(X, rng, lambda: self._em_step(X))
+        return self._e_step(X)[1].argmax(axis=1)
 
+    def _fit_runs(self, X, rng, step):
+        """Run EM from ``n_init`` starts computed on ``X`` and keep the best run.
+
+        ``step`` performs one iteration over the training data, which ``X`` is, or (for a
+        fit out of core) a sample of.
+        """
         # A warm start continues from whatever parameters the model holds: those of an
         # earlier fit, or those given to ``from_parameters``.
         do_init = not (self.warm_start and hasattr(self, "weights_"))
@@ -574,7 +621,8 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                     continue
                 tried.add(start)
                 self._initialize(X, resp)
-            run = self._run_em(X, -np.inf if do_init else getattr(self, "lower_bound_", -np.inf))
+            previous = -np.inf if do_init else getattr(self, "lower_bound_", -np.inf)
+            run = self._run_em(step, previous)
             if best is None or run.objective > best.objective:
                 best = run
 
@@ -593,7 +641,6 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
                 stacklevel=user_stacklevel(),
             )
-        return self._e_step(X)[1].argmax(axis=1)
 
     # ------------------------------------------------------------------ using a fit
     def _check_fitted_input(self, X):
@@ -601,21 +648,32 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return self._validate_input(X, reset=False)
 
     def score_samples(self, X):
-        r"""Log-density :math:`\log p(x_n \mid \theta)` of every sample, shape (n_samples,)."""
+        r"""Log-density :math:`\log p(x_n \mid \theta)` of every sample, shape (n_samples,).
+
+        For a Dask array, a lazy Dask array (likewise :meth:`predict` and
+        :meth:`predict_proba`)."""
+        if daskfit.is_dask_array(X):
+            return daskfit.map_rows(self, "score_samples", X)
         X = self._check_fitted_input(X)
         return logsumexp(self._estimate_weighted_log_prob(X), axis=1)
 
     def score(self, X, y=None):
         r"""Mean log-likelihood per sample, :math:`\frac1N \log p(X \mid \theta)`."""
+        if daskfit.is_dask_array(X):
+            return float(self.score_samples(X).mean(dtype=np.float64).compute())
         return float(np.mean(self.score_samples(X)))
 
     def predict_proba(self, X):
         r"""Responsibilities :math:`r_{nk} = p(z_n = k \mid x_n, \theta)`."""
+        if daskfit.is_dask_array(X):
+            return daskfit.map_rows(self, "predict_proba", X)
         X = self._check_fitted_input(X)
         return self._e_step(X)[1]
 
     def predict(self, X):
         """Most probable component of every sample."""
+        if daskfit.is_dask_array(X):
+            return daskfit.map_rows(self, "predict", X)
         X = self._check_fitted_input(X)
         return self._estimate_weighted_log_prob(X).argmax(axis=1)
 

@@ -51,7 +51,14 @@ from .moments import (
     row_blocks,
     spread_limit,
 )
-from .priors import log_prior_density, map_gaussian_parameters, prior_constants, resolve_prior
+from .online import OnlineEMMixin
+from .priors import (
+    log_prior_density,
+    map_gaussian_parameters,
+    map_parameters_from_moments,
+    prior_constants,
+    resolve_prior,
+)
 
 __all__ = [
     "GaussianMixture",
@@ -461,7 +468,7 @@ def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
     return mahalanobis, log_det
 
 
-class GaussianMixture(MixtureEM):
+class GaussianMixture(OnlineEMMixin, MixtureEM):
     r"""Gaussian mixture model fitted by expectation-maximisation.
 
     Parameters
@@ -501,6 +508,14 @@ class GaussianMixture(MixtureEM):
     verbose : int, default=0
     keep_history : bool, default=False
         Store the starting parameters and those after every M-step in ``params_history_``.
+    progress : bool, default=False
+        Show a progress bar of the EM iterations (tqdm), with the current objective.
+    learning_decay : float, default=0.7
+        :math:`\kappa \in (0, 1]` of the step :math:`\rho_t = (t + \tau)^{-\kappa}` of
+        :meth:`partial_fit` (online EM, :mod:`emlib.online`); convergence is proved for
+        :math:`\kappa \in (0.5, 1]`.
+    learning_offset : float, default=0.0
+        :math:`\tau \ge 0` of that step; a larger offset damps the first steps.
 
     Attributes
     ----------
@@ -563,6 +578,9 @@ class GaussianMixture(MixtureEM):
         warm_start=False,
         verbose=0,
         keep_history=False,
+        progress=False,
+        learning_decay=0.7,
+        learning_offset=0.0,
     ):
         super().__init__(
             n_components,
@@ -574,7 +592,10 @@ class GaussianMixture(MixtureEM):
             warm_start=warm_start,
             verbose=verbose,
             keep_history=keep_history,
+            progress=progress,
         )
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
         self.prior = prior
@@ -715,6 +736,66 @@ class GaussianMixture(MixtureEM):
 
     def _m_step(self, X, resp):
         self.weights_, self.means_, self.covariances_ = self._parameters_from(X, resp)
+        self.precisions_cholesky_ = precision_cholesky(
+            self.covariances_, self.covariance_type, self.reg_covar
+        )
+
+    def _moments(self, X, resp):
+        r"""Soft counts, means and scatters of the components on ``X`` (one chunk or batch).
+
+        :math:`N_k = \sum_n r_{nk}`, :math:`m_k = \sum_n r_{nk} x_n / N_k` and
+        :math:`W_k = \sum_n r_{nk} (x_n - m_k)(x_n - m_k)^\top` (summed over components for
+        ``tied``, diagonals for ``diag`` and ``spherical``), computed about the chunk's own
+        mean by :mod:`emlib.moments` and returned in ``float64`` for pooling with
+        :func:`emlib.moments.pool_moments`.
+        """
+        origin = X.mean(axis=0)
+        Xc = X - origin
+        nk = resp.sum(axis=0)
+        divisor = np.maximum(nk, np.finfo(X.dtype).tiny)
+        offsets = (resp.T @ Xc) / divisor[:, np.newaxis]
+        floor = self.reg_covar if getattr(self, "prior_", None) is None else 0.0
+        if self.covariance_type == "full":
+            scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, offsets, floor, origin)
+        elif self.covariance_type == "tied":
+            scatter = nk.sum() * pooled_scatter(Xc, resp, divisor, offsets, floor, origin)
+        else:
+            scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, offsets, floor, origin)
+        f64 = np.float64
+        return {
+            "count": nk.astype(f64),
+            "mean": offsets.astype(f64) + origin.astype(f64),
+            "tied_scatter" if self.covariance_type == "tied" else "scatter": scatter.astype(f64),
+        }
+
+    def _m_step_from_moments(self, moments):
+        """The M-step (ML, or MAP with a prior) from pooled moments (see :meth:`_moments`);
+        the arithmetic is in ``float64``, the parameters in the dtype of the fit."""
+        dtype = self.means_.dtype
+        nk, means = moments["count"], moments["mean"]
+        scatter = moments["tied_scatter" if self.covariance_type == "tied" else "scatter"]
+        prior = getattr(self, "prior_", None)
+        if prior is not None:
+            weights, means, covariances = map_parameters_from_moments(
+                nk, means - prior.mean, scatter, prior, self.covariance_type,
+                mu0=np.zeros_like(prior.mean), origin=prior.mean,
+            )
+        else:
+            weights = nk / nk.sum()
+            divisor = np.maximum(nk, np.finfo(np.float64).tiny)
+            if self.covariance_type == "full":
+                covariances = scatter / divisor[:, None, None]
+                np.einsum("kii->ki", covariances)[...] += self.reg_covar
+            elif self.covariance_type == "tied":
+                covariances = scatter / nk.sum()
+                covariances.flat[:: means.shape[1] + 1] += self.reg_covar
+            else:
+                covariances = scatter / divisor[:, None] + self.reg_covar
+                if self.covariance_type == "spherical":
+                    covariances = covariances.mean(axis=1)
+        self.weights_ = weights.astype(dtype)
+        self.means_ = means.astype(dtype)
+        self.covariances_ = covariances.astype(dtype)
         self.precisions_cholesky_ = precision_cholesky(
             self.covariances_, self.covariance_type, self.reg_covar
         )

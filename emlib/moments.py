@@ -45,6 +45,8 @@ analyse these formulas. Here
 import numpy as np
 
 __all__ = [
+    "pool_moments",
+    "scale_moments",
     "spread_limit",
     "full_scatter",
     "diagonal_scatter",
@@ -255,3 +257,62 @@ def pooled_scatter(X, resp, nk, means, floor=0.0, origin=None):
             "k,kij->ij", nk, full_scatter(X, resp, nk, means, floor, origin)
         ) / nk.sum()
     return (pooled + pooled.T) / 2
+
+
+def pool_moments(a, b):
+    r"""The moments of two pieces of data together, from the moments of each.
+
+    Each argument is a dict with the (soft) counts ``"count"`` :math:`n_k`, shape (K,), the
+    means ``"mean"`` :math:`m_k`, shape (K, D), and optionally the scatters ``"scatter"``
+    :math:`W_k = \sum_n r_{nk} (x_n - m_k)(x_n - m_k)^\top` about those means, shape
+    (K, D, D), or (K, D) for their diagonals; a ``tied`` model's one matrix
+    :math:`\sum_k W_k`, shape (D, D), is the entry ``"tied_scatter"``. Any other entry (a
+    log-likelihood, say) is a plain sum. With :math:`\delta_k = m^b_k - m^a_k` and
+    :math:`n_k = n^a_k + n^b_k` (the pairwise update of Chan, Golub and LeVeque, 1983),
+
+    .. math::
+
+        m_k = m^a_k + \frac{n^b_k}{n_k} \delta_k, \qquad
+        W_k = W^a_k + W^b_k + \frac{n^a_k n^b_k}{n_k} \delta_k \delta_k^\top .
+
+    Nothing cancels: each piece's scatter is taken about its own mean, and the correction
+    is a sum of non-negative terms in the difference of two means of one component, so the
+    pooled moments keep the digits of the pieces wherever the data lie. A component with
+    no weight in either piece gets the midpoint of the two means (and zero scatter).
+
+    Parameters
+    ----------
+    a, b : dict
+        Moments with the same keys and shapes, as float64 arrays.
+
+    Returns
+    -------
+    dict
+    """
+    pooled = {key: a[key] + b[key] for key in a if key not in ("mean", "scatter", "tied_scatter")}
+    na, nb = a["count"], b["count"]
+    n = na + nb
+    delta = b["mean"] - a["mean"]
+    empty = n <= 0
+    share = np.divide(nb, n, out=np.full_like(n, 0.5), where=~empty)
+    pooled["mean"] = a["mean"] + share[:, np.newaxis] * delta
+    weight = np.divide(na * nb, n, out=np.zeros_like(n), where=~empty)
+    if "scatter" in a:
+        if a["scatter"].ndim == 3:
+            correction = weight[:, None, None] * delta[:, :, None] * delta[:, None, :]
+        else:
+            correction = weight[:, None] * delta**2
+        pooled["scatter"] = a["scatter"] + b["scatter"] + correction
+    if "tied_scatter" in a:
+        pooled["tied_scatter"] = a["tied_scatter"] + b["tied_scatter"] + (weight * delta.T) @ delta
+    return pooled
+
+
+def scale_moments(moments, factor):
+    r"""Moments of the same data with every weight multiplied by ``factor``.
+
+    Counts, scatters and any summed entry scale; means do not. Stepwise EM mixes a running
+    summary with a new batch as ``pool_moments(scale_moments(s, 1 - rho),
+    scale_moments(batch, rho))``.
+    """
+    return {key: value if key == "mean" else value * factor for key, value in moments.items()}

@@ -174,6 +174,8 @@ class MultinomialMixture(MixtureEM):
     verbose : int, default=0
     keep_history : bool, default=False
         Store the starting parameters and those after every M-step in ``params_history_``.
+    progress : bool, default=False
+        Show a progress bar of the EM iterations (tqdm), with the current objective.
     dtype : {None, numpy.float64, numpy.float32}, default=None
         Floating type of the computation. ``None`` keeps float32 input in float32 and
         computes everything else (integer counts included) in float64.
@@ -250,6 +252,7 @@ class MultinomialMixture(MixtureEM):
         warm_start=False,
         verbose=0,
         keep_history=False,
+        progress=False,
         dtype=None,
     ):
         super().__init__(
@@ -262,6 +265,7 @@ class MultinomialMixture(MixtureEM):
             warm_start=warm_start,
             verbose=verbose,
             keep_history=keep_history,
+            progress=progress,
         )
         self.word_prior = word_prior
         self.weight_prior = weight_prior

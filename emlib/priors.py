@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import gammaln, multigammaln, xlogy
 
+from .daskfit import is_dask_array
 from .moments import diagonal_scatter, full_scatter, pooled_scatter
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "PriorConstants",
     "resolve_prior",
     "map_gaussian_parameters",
+    "map_parameters_from_moments",
     "prior_constants",
     "log_prior_density",
 ]
@@ -161,6 +163,20 @@ class GaussianPrior:
             object.__setattr__(self, "scale", scale)
 
 
+def _data_mean(X):
+    if is_dask_array(X):
+        return X.mean(axis=0, dtype=np.float64).compute()
+    return X.mean(axis=0, dtype=np.float64)
+
+
+def _data_covariance(X):
+    if is_dask_array(X):
+        import dask.array as da
+
+        return da.cov(X.astype(np.float64), rowvar=False).compute()
+    return np.cov(X.astype(np.float64), rowvar=False)
+
+
 def resolve_prior(prior, X, n_components, covariance_type):
     r"""The prior with every hyper-parameter set, checked against the data.
 
@@ -178,7 +194,8 @@ def resolve_prior(prior, X, n_components, covariance_type):
     Parameters
     ----------
     prior : "conjugate" or GaussianPrior
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or dask.array.Array of shape (n_samples, n_features)
+        The defaults' data mean and covariance of a Dask array are computed by Dask.
     n_components : int
     covariance_type : {"full", "tied", "diag", "spherical"}
 
@@ -202,7 +219,7 @@ def resolve_prior(prior, X, n_components, covariance_type):
     D = X.shape[1]
     mean, scale, nu = prior.mean, prior.scale, prior.degrees_of_freedom
     if mean is None:
-        mean = X.mean(axis=0, dtype=np.float64)
+        mean = _data_mean(X)
     elif mean.shape != (D,):
         raise ValueError(f"prior mean has shape {mean.shape}; the data need ({D},).")
     if nu is None:
@@ -214,7 +231,7 @@ def resolve_prior(prior, X, n_components, covariance_type):
         )
     expected = {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}[covariance_type]
     if scale is None:
-        covariance = np.atleast_2d(np.cov(X.astype(np.float64), rowvar=False))
+        covariance = np.atleast_2d(_data_covariance(X))
         scale = covariance / n_components ** (2.0 / D)
         if covariance_type == "diag":
             scale = np.diag(scale).copy()
@@ -300,9 +317,6 @@ def map_gaussian_parameters(X, resp, prior, covariance_type, *, centred=None):
         Shape (K, D, D), (D, D), (K, D) or (K,) for full, tied, diag and spherical.
     """
     dtype = X.dtype
-    K, D = resp.shape[1], X.shape[1]
-    kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
-    scale = prior.scale.astype(dtype)
     # Everything is computed about mu_0 (rounded to the dtype): a mean far from the origin
     # is stored only to eps |mu|, and a scatter taken about such a rounded mean is off by
     # about 2 eps |mu| |mu - c| in float32 -- percents of a small variance at 1e4.
@@ -315,24 +329,65 @@ def map_gaussian_parameters(X, resp, prior, covariance_type, *, centred=None):
     # As in emlib.gaussian: an empty component keeps a finite (zero) sample mean.
     divisor = np.maximum(nk, np.finfo(dtype).tiny)
     xbar = (resp.T @ Xc) / divisor[:, np.newaxis]
+    if covariance_type == "full":
+        scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar, origin=origin)
+    elif covariance_type == "tied":
+        scatter = nk.sum() * pooled_scatter(Xc, resp, divisor, xbar, origin=origin)
+    else:
+        scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar, origin=origin)
+    return map_parameters_from_moments(
+        nk, xbar, scatter, prior, covariance_type, mu0=mu0, origin=origin
+    )
+
+
+def map_parameters_from_moments(nk, xbar, scatter, prior, covariance_type, *, mu0, origin):
+    r"""The posterior mode of :func:`map_gaussian_parameters`, from the components' moments.
+
+    The M-step needs the data only through :math:`N_k`, :math:`\bar x_k` and the scatters
+    :math:`W_k` about :math:`\bar x_k` (summed over components for ``tied``, diagonals only
+    for ``diag`` and ``spherical``); the formulas are those of
+    :func:`map_gaussian_parameters`. Online and out-of-core EM (:mod:`emlib.online`,
+    :mod:`emlib.daskfit`) accumulate these moments in pieces and call this.
+
+    Parameters
+    ----------
+    nk : ndarray of shape (n_components,)
+    xbar : ndarray of shape (n_components, n_features)
+        The component means, measured from ``origin``.
+    scatter : ndarray
+        :math:`W_k`: shape (K, D, D) for ``full``, (D, D) summed over components for
+        ``tied``, (K, D) diagonals for ``diag`` and ``spherical``.
+    prior : GaussianPrior
+        Every field set.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    mu0 : ndarray of shape (n_features,)
+        The prior mean measured from ``origin``.
+    origin : ndarray of shape (n_features,)
+
+    Returns
+    -------
+    weights, means, covariances
+        In the dtype of ``xbar``.
+    """
+    dtype = xbar.dtype
+    K, D = xbar.shape
+    kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
+    scale = prior.scale.astype(dtype)
     delta = xbar - mu0
     # Written as a step from xbar_k towards mu_0, exact for an empty component (mean mu_0).
     means = xbar - (kappa / (nk + kappa))[:, np.newaxis] * delta + origin
     c = kappa * nk / (nk + kappa)
 
     if covariance_type == "full":
-        scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar, origin=origin)
-        scatter += c[:, None, None] * delta[:, :, None] * delta[:, None, :]
+        scatter = scatter + c[:, None, None] * delta[:, :, None] * delta[:, None, :]
         covariances = (scale + scatter) / (nu + nk + D + 2)[:, None, None]
     elif covariance_type == "tied":
         n = nk.sum()
-        scatter = n * pooled_scatter(Xc, resp, divisor, xbar, origin=origin)
-        scatter += (c * delta.T) @ delta
+        scatter = scatter + (c * delta.T) @ delta
         covariances = (scale + scatter) / (nu + n + K + D + 1)
         covariances = (covariances + covariances.T) / 2
     else:
-        scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar, origin=origin)
-        scatter += c[:, None] * delta**2
+        scatter = scatter + c[:, None] * delta**2
         if covariance_type == "diag":
             covariances = (scale + scatter) / (nu + nk + 3)[:, None]
         else:

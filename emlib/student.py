@@ -314,6 +314,8 @@ class StudentTMixture(MixtureEM):
     verbose : int, default=0
     keep_history : bool, default=False
         Store the starting parameters and those after every M-step in ``params_history_``.
+    progress : bool, default=False
+        Show a progress bar of the EM iterations (tqdm), with the current objective.
 
     Attributes
     ----------
@@ -391,6 +393,7 @@ class StudentTMixture(MixtureEM):
         warm_start=False,
         verbose=0,
         keep_history=False,
+        progress=False,
     ):
         super().__init__(
             n_components,
@@ -402,6 +405,7 @@ class StudentTMixture(MixtureEM):
             warm_start=warm_start,
             verbose=verbose,
             keep_history=keep_history,
+            progress=progress,
         )
         self.covariance_type = covariance_type
         self.dof = dof

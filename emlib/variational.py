@@ -138,6 +138,8 @@ default="dirichlet_process"
     keep_history : bool, default=False
         Store the initial variational parameters and those after every M-step in
         ``params_history_``.
+    progress : bool, default=False
+        Show a progress bar of the EM iterations (tqdm), with the current objective.
 
     Attributes
     ----------
@@ -281,6 +283,7 @@ degrees_of_freedom_prior_, covariance_prior_
         warm_start=False,
         verbose=0,
         keep_history=False,
+        progress=False,
     ):
         super().__init__(
             n_components,
@@ -292,6 +295,7 @@ degrees_of_freedom_prior_, covariance_prior_
             warm_start=warm_start,
             verbose=verbose,
             keep_history=keep_history,
+            progress=progress,
         )
         self.covariance_type = covariance_type
         self.weight_concentration_prior_type = weight_concentration_prior_type
