@@ -47,7 +47,7 @@ $(BIN)/python:
 # Reinstall only when the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements/lock.txt | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
-		-c requirements/lock.txt -e ".[book,notebook,labs,test]"
+		-c requirements/lock.txt -e ".[book,notebook,labs,dask,test]"
 	touch $@
 
 # The labs' pages, book/labs/<lab>.ipynb, are student notebooks: unexecuted by design (a

@@ -44,7 +44,7 @@ def pyproject() -> dict:
 def pyproject_requirements() -> dict[str, SpecifierSet]:
     project = pyproject()["project"]
     lines = list(project["dependencies"])
-    for extra in ("test", "book", "notebook", "labs"):
+    for extra in ("test", "book", "notebook", "labs", "dask"):
         lines += project["optional-dependencies"][extra]
     requirements = [Requirement(line) for line in lines]
     return {normalise(req.name): req.specifier for req in requirements}
