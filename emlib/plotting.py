@@ -39,6 +39,7 @@ __all__ = [
     "plot_regions",
     "plot_responsibilities",
     "plot_scale_weights",
+    "plot_seed_band",
     "plot_selection_summary",
     "plot_top_words",
     "use_course_style",
@@ -1348,3 +1349,47 @@ def plot_top_words(means, vocabulary, n_words=8, titles=None, ncols=3, colors=No
         if titles is not None:
             ax.set_title(titles[k], fontsize="small")
     return axes
+
+
+# Chapter 9 (EM at scale).
+def plot_seed_band(x, values, ax=None, *, label=None, color=None, alpha=0.25, **kwargs):
+    """The median over seeds of a curve, drawn as a line, with the min-max range as a band.
+
+    For learning curves repeated with several random seeds (chapter 9: held-out
+    log-likelihood or inertia against the number of samples processed): the line shows the
+    typical run, the band every run.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_points,)
+        Where the curves were measured (for example samples processed).
+    values : array-like of shape (n_seeds, n_points)
+        One row per seed.
+    ax : matplotlib Axes, optional
+    label : str, optional
+        Legend entry of the median line.
+    color : color, optional
+        Colour of the line and the band (the next colour of the cycle by default).
+    alpha : float, default=0.25
+        Opacity of the band.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot` for the median line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    x = np.asarray(x, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[1] != x.size:
+        raise ValueError(
+            f"values must have shape (n_seeds, {x.size}), one row per seed and one column "
+            f"per x; got {values.shape}."
+        )
+    ax = plt.gca() if ax is None else ax
+    (line,) = ax.plot(x, np.median(values, axis=0), label=label, color=color, **kwargs)
+    ax.fill_between(
+        x, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=alpha,
+        linewidth=0,
+    )
+    return ax

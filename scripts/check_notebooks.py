@@ -24,7 +24,9 @@ both. This script closes that gap. For every notebook it requires that
   metadata; see ``scripts/build_labs.py``) is the exception to the rules on execution:
   students download it and run it themselves, so it must have *no* outputs and no
   execution counts, and its Colab cell installs ``emlib-course[notebook,labs]``, the
-  extra that brings the autograder; every other rule applies to it as to a chapter;
+  extra that brings the autograder; every other rule applies to it as to a chapter (a
+  chapter's Colab cell installs ``emlib-course[notebook]``, or
+  ``emlib-course[notebook,dask]`` when the chapter imports Dask);
 * solutions follow the course convention (see the *For instructors* page): every
   ``{solution}`` directive sits in a markdown cell tagged ``solution`` and is folded
   (``:class: dropdown``); a solution with code uses the gated form, a
@@ -88,6 +90,11 @@ DOTTED_NAME = re.compile(r"(?<![\w./])[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*")
 # A single leading underscore marks a private name; dunders and a lone "_" are not.
 PRIVATE = re.compile(r"^_(?!_)[A-Za-z]\w*$")
 PUBLIC_CLASSES = ("GaussianMixture", "KMeans", "BernoulliMixture")
+
+# An import of Dask, of its distributed scheduler or of emlib's Dask module.
+DASK_IMPORT = re.compile(
+    r"^\s*(?:from|import)\s+(?:dask|distributed|emlib\.daskfit)\b", re.MULTILINE
+)
 
 EXECUTE_HINT = "re-run the whole notebook in a fresh kernel: make execute NB={path}"
 
@@ -417,11 +424,31 @@ def is_lab(nb: dict) -> bool:
     return "otter" in nb.get("metadata", {})
 
 
+def uses_dask(nb: dict) -> bool:
+    """Whether a code cell of the notebook imports Dask (or emlib's Dask module)."""
+    return any(
+        DASK_IMPORT.search(cell.get("source", ""))
+        for cell in nb.get("cells", []) if cell.get("cell_type") == "code"
+    )
+
+
+def colab_package(nb: dict) -> str:
+    """What the notebook's Colab cell must install: exactly one of three extras' sets.
+
+    A chapter installs ``emlib-course[notebook]``; a chapter that imports Dask also needs
+    the ``dask`` extra (``emlib-course[notebook,dask]``); a lab also needs the ``labs``
+    extra (otter-grader, which runs its checks), so it installs
+    ``emlib-course[notebook,labs]``.
+    """
+    if is_lab(nb):
+        return "emlib-course[notebook,labs]"
+    return "emlib-course[notebook,dask]" if uses_dask(nb) else "emlib-course[notebook]"
+
+
 def check_colab_cell(nb: dict, repository: str) -> list[str]:
     """Return the problems of the notebook's Colab install cell (its first code cell).
 
-    A chapter installs ``emlib-course[notebook]``; a lab also needs the ``labs`` extra
-    (otter-grader, which runs its checks), so it installs ``emlib-course[notebook,labs]``.
+    It must install :func:`colab_package` from the repository of ``_config.yml``.
     """
     code = [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"]
     if not code:
@@ -434,7 +461,7 @@ def check_colab_cell(nb: dict, repository: str) -> list[str]:
             "first cell, id 'colab-install')"
         ]
     problems = []
-    package = "emlib-course[notebook,labs]" if is_lab(nb) else "emlib-course[notebook]"
+    package = colab_package(nb)
     if f'"git+{repository}"' not in source or package not in source:
         problems.append(
             f"the Colab install cell must install {package} from git+{repository}, "

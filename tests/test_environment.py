@@ -670,6 +670,33 @@ def test_check_requires_the_labs_extra_in_a_labs_colab_cell(tmp_path, capsys):
     assert "must install emlib-course[notebook,labs]" in capsys.readouterr().out
 
 
+def dask_chapter(extras: str) -> nbformat.NotebookNode:
+    """A chapter that imports Dask, its Colab cell installing ``emlib-course[extras]``."""
+    nb = chapter_notebook()
+    nb.cells[1].source = nb.cells[1].source.replace("[notebook]", f"[{extras}]")
+    nb.cells[2].source = "from dask.distributed import Client\n" + nb.cells[2].source
+    return nb
+
+
+def test_check_requires_the_dask_extra_exactly_where_dask_is_imported(tmp_path, capsys):
+    plain = chapter_notebook()
+    plain.cells[1].source = plain.cells[1].source.replace("[notebook]", "[notebook,dask]")
+    cases = [
+        (dask_chapter("notebook,dask"), None),
+        (dask_chapter("notebook"), "must install emlib-course[notebook,dask]"),
+        # A chapter without Dask keeps the plain extra: the dask one is refused there.
+        (plain, "must install emlib-course[notebook] from"),
+    ]
+    for nb, message in cases:
+        nbformat.write(nb, tmp_path / "chapter.ipynb")
+        status = check_notebooks.main([str(tmp_path)])
+        out = capsys.readouterr().out
+        if message is None:
+            assert status == 0, out
+        else:
+            assert status == 1 and message in out, out
+
+
 def test_check_main_with_no_notebooks_succeeds(tmp_path):
     assert check_notebooks.main([str(tmp_path)]) == 0
 
