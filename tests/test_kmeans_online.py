@@ -2,8 +2,11 @@
 batch, against one Lloyd iteration and a converged fit, and on the data that trouble it
 (float32, far from the origin, empty clusters, weights)."""
 
+import pickle
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.exceptions import NotFittedError
 
@@ -296,3 +299,18 @@ def test_first_batch_smaller_than_n_clusters_raises():
     X, init = blobs(100, seed=17)
     with pytest.raises(ValueError, match="larger than the number of samples"):
         KMeans(5, init=init).partial_fit(X[:3])
+
+
+def test_returns_self_keeps_its_parameters_and_continues_after_pickling():
+    X, init = blobs(600, seed=18)
+    km = KMeans(5, init=init, random_state=0)
+    params = km.get_params()
+    assert km.partial_fit(X[:300]) is km
+    assert km.get_params().keys() == params.keys()
+    np.testing.assert_array_equal(km.get_params()["init"], init)
+    again = pickle.loads(pickle.dumps(km))
+    km.partial_fit(X[300:])
+    again.partial_fit(X[300:])
+    np.testing.assert_array_equal(again.cluster_centers_, km.cluster_centers_)
+    np.testing.assert_array_equal(again.counts_, km.counts_)
+    assert clone(km).get_params()["n_clusters"] == 5 and not hasattr(clone(km), "counts_")
