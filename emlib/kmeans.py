@@ -14,6 +14,10 @@ by alternating
   Gaussian-mixture mean update, with one-hot responsibilities.
 
 Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982).
+
+:meth:`KMeans.partial_fit` is the online version, mini-batch k-means (Sculley, 2010): one
+hard E-step per batch, and each centre moved to the running mean of all the points ever
+assigned to it.
 """
 
 import warnings
@@ -380,13 +384,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         and a centre with :math:`n_k = 0` stays where it is, its count unchanged. This is
         Sculley's per-centre learning rate :math:`1/v_k`, applied to the points of a batch
-        one after the other with the assignments fixed at the start of the batch. It is
-        also stepwise (online) EM (Cappé and Moulines, 2009,
-        https://doi.org/10.1111/j.1467-9868.2009.00698.x) with hard responsibilities: the
-        running sufficient statistics :math:`(v_k, v_k \mu_k)` of centre :math:`k` move
-        towards those of the batch, :math:`S \leftarrow S + \gamma (\hat S - S)`, with the
-        step :math:`\gamma_k = n_k / (v_k + n_k)`, a harmonic sequence that meets the
-        Robbins-Monro conditions, followed by the M-step :math:`\mu_k = s / v`.
+        one after the other with the assignments fixed at the start of the batch.
+
+        It is stepwise (online) EM (Cappé and Moulines, 2009,
+        https://doi.org/10.1111/j.1467-9868.2009.00698.x) with a hard E-step. Stepwise EM
+        moves the expected sufficient statistics towards those of the new data,
+        :math:`S \leftarrow S + \gamma\,(\hat S - S)`, and maps them to parameters by the
+        M-step. Here the statistic of centre :math:`k` is the mean of its points,
+        :math:`\mu_k` itself, that of the batch is :math:`\bar x_k = s_k / n_k`, and the step
+        :math:`\gamma_k = n_k / (v_k + n_k)` is per centre: point by point it is
+        :math:`1/v_k`, the harmonic sequence, which meets the Robbins-Monro conditions
+        :math:`\sum \gamma = \infty`, :math:`\sum \gamma^2 < \infty`.
 
         Parameters
         ----------
@@ -433,9 +441,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Numerics. When the batch lies far from the origin (the same test as in :meth:`fit`,
         with :func:`emlib.moments.spread_limit`), both the batch and the centres are first
         moved to the batch mean, which changes no distance: the assignment then keeps its
-        digits, and the update adds a correction of the size of the clusters' spread to
-        each centre rather than recomputing the centre from :math:`v_k \mu_k`, whose
-        rounding error grows with :math:`v_k` and the distance from the origin. The
+        digits (without the move, ``float32`` data at 1e3 have near-ties decided by
+        rounding, and the counts change). The update is computed in the second form above,
+        as a correction :math:`(s_k - n_k \mu_k) / (v_k + n_k)` to the centre, a sum of
+        differences of the size of the clusters, so the centre moves by a correction
+        rounded relative to itself, which is small once :math:`v_k` is large, instead of
+        being recomputed from :math:`v_k \mu_k + s_k`. The
         assignment and the sums are those of :func:`emlib.lloyd.lloyd_step` (compiled if
         Numba is installed), as in :meth:`fit`.
         """
