@@ -450,6 +450,18 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         assignment and the sums are those of :func:`emlib.lloyd.lloyd_step` (compiled if
         Numba is installed), as in :meth:`fit`.
         """
+        # validate_data sets n_features_in_ (and feature_names_in_) before the checks of a
+        # first call can fail: a call that raises must leave the model as it was, or an
+        # unfitted model would look fitted.
+        state = dict(vars(self))
+        try:
+            return self._partial_fit(X, sample_weight)
+        except Exception:
+            vars(self).clear()
+            vars(self).update(state)
+            raise
+
+    def _partial_fit(self, X, sample_weight):
         first = not hasattr(self, "counts_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first)
         weights = _check_sample_weight(sample_weight, X.shape[0])

@@ -295,10 +295,21 @@ def test_fit_and_partial_fit_each_start_afresh_and_drop_the_others_attributes():
                                   KMeans(5, init=init).fit(X).cluster_centers_)
 
 
-def test_first_batch_smaller_than_n_clusters_raises():
+def test_a_first_call_that_raises_leaves_the_model_unfitted():
     X, init = blobs(100, seed=17)
+    km = KMeans(5, init=init)
     with pytest.raises(ValueError, match="larger than the number of samples"):
-        KMeans(5, init=init).partial_fit(X[:3])
+        km.partial_fit(X[:3])
+    assert not [name for name in vars(km) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        km.predict(X)
+    # A fitted model keeps its fit when a first partial_fit (after fit) fails.
+    km.fit(X)
+    before = dict(vars(km))
+    with pytest.raises(ValueError, match="larger than the number of samples"):
+        km.partial_fit(X[:3, :2])
+    assert vars(km).keys() == before.keys()
+    assert all(vars(km)[name] is value for name, value in before.items())
 
 
 def test_returns_self_keeps_its_parameters_and_continues_after_pickling():
