@@ -203,7 +203,10 @@ def map_rows(model, method, X):
     function = getattr(frozen, method)
     if method == "predict":
         return X.map_blocks(function, drop_axis=1, dtype=np.intp)
-    dtype = frozen.weights_.dtype
+    # The dtype of the results, from one row of zeros of X's dtype: a model fitted in
+    # float32 gives float64 results for float64 data (and a Bernoulli mixture its own
+    # dtype whatever the data's), so the model's dtype alone would mislabel them.
+    dtype = function(np.zeros((1, X.shape[1]), dtype=X.dtype)).dtype
     if method == "predict_proba":
         return X.map_blocks(function, chunks=(X.chunks[0], (frozen.n_components,)), dtype=dtype)
     return X.map_blocks(function, drop_axis=1, dtype=dtype)

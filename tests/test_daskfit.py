@@ -118,14 +118,15 @@ def test_bernoulli_dask_fit_equals_the_in_memory_fit(priors, chunking):
     assert_same_fit(got, expected, 1e-10)
 
 
-def test_gaussian_dask_fit_with_an_empty_component():
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_dask_fit_with_an_empty_component(covariance_type):
     # A component started far from every point gets no responsibility at all (its
     # responsibilities underflow to exactly zero): weight 0 in both fits, and the same
     # mean (the in-memory M-step puts an empty component at the data mean).
     X = blobs()
     means_init = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 1.0], [1e3, 1e3, 1e3]])
     got, expected = fit_both(
-        lambda: GaussianMixture(3, covariance_type="diag", means_init=means_init,
+        lambda: GaussianMixture(3, covariance_type=covariance_type, means_init=means_init,
                                 max_iter=5, tol=0, random_state=0),
         X, ((100, 37, 1, 162), 3))
     assert expected.weights_[2] == 0
@@ -206,6 +207,20 @@ def test_lazy_predictions_equal_the_numpy_ones(make, data):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
     assert model.score(XD) == pytest.approx(model.score(X), rel=1e-12)
     assert isinstance(model.score(XD), float)
+
+
+@pytest.mark.parametrize("data_dtype", [np.float64, np.float32, np.int64])
+def test_lazy_results_declare_the_dtype_they_compute(data_dtype):
+    # A model fitted in float32 scores float64 data in float64, as in memory; the Dask
+    # array must say so (its dtype is what downstream code plans with).
+    X = blobs()
+    for model_dtype in (np.float32, np.float64):
+        model = GaussianMixture(3, random_state=0).fit(X.astype(model_dtype))
+        data = X.round().astype(data_dtype)
+        XD = da.from_array(data, chunks=100)
+        for method in ("predict_proba", "score_samples", "predict"):
+            lazy = getattr(model, method)(XD)
+            assert lazy.dtype == lazy.compute().dtype == getattr(model, method)(data).dtype
 
 
 def test_fit_predict_returns_lazy_labels_of_the_fitted_model():
