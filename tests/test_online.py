@@ -339,19 +339,48 @@ def test_progress_bar(make, capsys, monkeypatch):
 
 
 # ---------------------------------------------------------------------------- sklearn
-@pytest.mark.parametrize("make, data", [
-    (lambda: GaussianMixture(2, random_state=0), blobs),
-    (lambda: BernoulliMixture(2, random_state=0), binary),
-])
-def test_scikit_learn_partial_fit_checks(make, data):
-    from sklearn.utils.estimator_checks import check_estimators_partial_fit_n_features
+# scikit-learn yields its partial_fit check (check_estimators_partial_fit_n_features) only
+# for classifiers, regressors and clusterers, not for density estimators such as these
+# mixtures, so tests/test_sklearn_compat.py never runs it; of its generic checks only
+# check_n_features_in_after_fitting calls partial_fit, and for GaussianMixture only (it
+# feeds continuous data, which BernoulliMixture refuses). Both are run here, with a spy
+# that fails if partial_fit was not called, and their content on binary data for
+# BernoulliMixture.
+def spy_partial_fit(monkeypatch, cls):
+    calls = []
+    real = cls.partial_fit
 
-    # scikit-learn's check fits blobs of continuous data; a Bernoulli mixture needs 0/1
-    # data, so that check runs on the Gaussian mixture and its content is repeated here.
-    if isinstance(make(), GaussianMixture):
-        check_estimators_partial_fit_n_features(type(make()).__name__, make())
-    X = data()
-    model = make().partial_fit(X[:100])
-    with pytest.raises(ValueError):
+    def spy(self, *args, **kwargs):
+        calls.append(len(args[0]))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "partial_fit", spy)
+    return calls
+
+
+@pytest.mark.parametrize("check_name", ["check_estimators_partial_fit_n_features",
+                                        "check_n_features_in_after_fitting"])
+def test_scikit_learn_checks_exercise_partial_fit_of_gaussian_mixture(check_name,
+                                                                      monkeypatch):
+    from sklearn.utils import estimator_checks
+
+    calls = spy_partial_fit(monkeypatch, GaussianMixture)
+    getattr(estimator_checks, check_name)("GaussianMixture", GaussianMixture(2, random_state=0))
+    assert len(calls) >= 2
+
+
+def test_partial_fit_checks_of_bernoulli_mixture_on_binary_data(monkeypatch):
+    # check_estimators_partial_fit_n_features and the partial_fit part of
+    # check_n_features_in_after_fitting, on 0/1 data.
+    calls = spy_partial_fit(monkeypatch, BernoulliMixture)
+    X = binary()
+    model = BernoulliMixture(2, random_state=0)
+    assert model.partial_fit(X[:100]) is model
+    assert model.n_features_in_ == X.shape[1]
+    message = f"X has {X.shape[1] - 1} features, but BernoulliMixture is expecting " \
+              f"{X.shape[1]} features as input"
+    with pytest.raises(ValueError, match=message):
         model.partial_fit(X[:100, :-1])
     assert model.partial_fit(X[100:200]) is model
+    assert model.n_steps_ == 2
+    assert len(calls) == 3
