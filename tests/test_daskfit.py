@@ -9,6 +9,8 @@ import subprocess
 import sys
 import warnings
 
+import dask.array as da
+import distributed
 import numpy as np
 import pytest
 
@@ -21,8 +23,6 @@ from emlib import (
     VariationalGaussianMixture,
 )
 from emlib.datasets import make_binary_patterns
-
-da = pytest.importorskip("dask.array")  # the test extra installs it; never skipped in CI
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -343,7 +343,6 @@ def test_em_pass_gives_the_total_log_likelihood_and_the_moments():
 
 @pytest.fixture(scope="module")
 def client():
-    distributed = pytest.importorskip("distributed")
     # Loopback only (CI has no network), two worker processes of one thread each.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None,
@@ -353,8 +352,6 @@ def client():
 
 
 def test_fits_on_a_local_cluster_equal_the_in_memory_fits(client):
-    from distributed import get_task_stream
-
     cases = [
         (lambda: GaussianMixture(3, covariance_type="full", prior="conjugate", tol=1e-8,
                                  max_iter=20, random_state=0), blobs()),
@@ -365,7 +362,7 @@ def test_fits_on_a_local_cluster_equal_the_in_memory_fits(client):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = make().fit(X)
-            with get_task_stream(client) as stream:
+            with distributed.get_task_stream(client) as stream:
                 got = make().fit(da.from_array(X, chunks=((100, 37, 1, 162), X.shape[1])))
         assert_same_fit(got, expected, 1e-10)
         # The chunks' E-steps really ran on the cluster's workers (in other processes).
@@ -378,3 +375,42 @@ def test_fits_on_a_local_cluster_equal_the_in_memory_fits(client):
         assert workers
     pids = client.run(lambda: __import__("os").getpid())
     assert len(pids) == 2 and __import__("os").getpid() not in pids.values()
+
+
+def test_lazy_results_keep_the_parameters_of_their_call():
+    # map_rows sends a snapshot of the model: a later fit of the same object changes
+    # neither a lazy result made before it nor the data behind it.
+    X = blobs()
+    model = GaussianMixture(3, random_state=0).fit(X)
+    expected = model.predict_proba(X)
+    lazy = model.predict_proba(da.from_array(X, chunks=100))
+    model.fit(X[:50] * 3)
+    np.testing.assert_allclose(lazy.compute(), expected, rtol=1e-12, atol=1e-300)
+
+
+def test_a_dask_fit_leaves_no_per_fit_state_and_forgets_partial_fit():
+    X = blobs()
+    model = GaussianMixture(3, random_state=0, prior="conjugate")
+    model.partial_fit(X[:100])
+    assert hasattr(model, "_running_moments")
+    model.fit(da.from_array(X, chunks=70))
+    for name in ("_running_moments", "n_steps_", "n_seen_", "_fit_scratch"):
+        assert not hasattr(model, name), name
+    expected = GaussianMixture(3, random_state=0, prior="conjugate").fit(X)
+    assert relative_difference(model.means_, expected.means_) < 1e-10
+    # Two Dask fits in a row give the same result: nothing carried over between them.
+    again = GaussianMixture(3, random_state=0, prior="conjugate").fit(da.from_array(X, 70))
+    np.testing.assert_array_equal(again.means_, model.means_)
+    np.testing.assert_array_equal(again.covariances_, model.covariances_)
+
+
+def test_a_dask_fit_that_fails_leaves_the_model_as_it_was():
+    X = blobs()
+    model = GaussianMixture(3, random_state=0).fit(X)
+    before = {name: np.copy(value) for name, value in parameters(model).items()}
+    bad = da.from_array(np.where(np.arange(300)[:, None] == 150, np.nan, X), chunks=100)
+    with pytest.raises(ValueError):
+        model.fit(bad)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(model, name), value)
+    assert model.n_features_in_ == 3 and not hasattr(model, "_fit_scratch")
