@@ -62,6 +62,37 @@ def test_one_full_step_is_one_batch_iteration_gaussian(covariance_type, prior):
             batch.log_likelihood_history_[0], rel=1e-12)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_one_full_step_with_an_empty_component(covariance_type):
+    # A component started far from all the data gets no responsibility: the batch M-step
+    # puts it at the data mean with weight zero, and so must the step from the summary.
+    X = blobs()
+    kwargs = dict(covariance_type=covariance_type, random_state=0,
+                  means_init=[[0.0, 0.0], [8.0, 0.0], [1e3, 1e3]])
+    online = GaussianMixture(3, learning_decay=1.0, **kwargs).partial_fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = GaussianMixture(3, max_iter=1, **kwargs).fit(X)
+    assert batch.weights_[2] == online.weights_[2] == 0
+    for name, value in parameters(batch).items():
+        assert relative_difference(getattr(online, name), value) < 1e-12, name
+    # Later batches leave its summary mean where it is (it has no weight in them).
+    mean = online._running_moments["mean"][2].copy()
+    for B in np.array_split(X, 3):
+        online.partial_fit(B)
+    np.testing.assert_allclose(online._running_moments["mean"][2], mean, rtol=1e-12)
+    assert np.all(np.isfinite(online.covariances_))
+
+
+def test_batches_of_one_row():
+    X = blobs()
+    model = GaussianMixture(3, random_state=0).partial_fit(X[:100])
+    for row in X[100:130]:
+        model.partial_fit(row[np.newaxis])
+    assert model.n_steps_ == 31 and model.n_seen_ == 130
+    assert np.all(np.isfinite(model.covariances_)) and model.weights_.sum() == pytest.approx(1)
+
+
 @pytest.mark.parametrize("priors", [(0.0, 0.0), (1.0, 2.0)])
 def test_one_full_step_is_one_batch_iteration_bernoulli(priors):
     X = binary()
