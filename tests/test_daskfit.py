@@ -343,7 +343,10 @@ def test_em_pass_gives_the_total_log_likelihood_and_the_moments():
 
 @pytest.fixture(scope="module")
 def client():
-    # Loopback only (CI has no network), two worker processes of one thread each.
+    # Loopback only (CI has no network), two worker processes of one thread each. Without
+    # a dashboard the scheduler still serves its health routes over HTTP on 127.0.0.1,
+    # at port 8787 when free and another port otherwise (another cluster on the machine,
+    # say), which it warns about: harmless here (see the test's filterwarnings mark).
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None,
                                   silence_logs=50) as cluster, \
@@ -351,6 +354,7 @@ def client():
         yield client
 
 
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
 def test_fits_on_a_local_cluster_equal_the_in_memory_fits(client):
     cases = [
         (lambda: GaussianMixture(3, covariance_type="full", prior="conjugate", tol=1e-8,
