@@ -30,9 +30,10 @@ works without it.
 """
 
 import copy
+from numbers import Integral
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 
 from .moments import pool_moments
 
@@ -250,6 +251,8 @@ def lazy_sample(model, n_samples, *, chunk_size=1_000_000, random_state=None):
     dask = require_dask()
     import dask.array as da
 
+    check_scalar(n_samples, "n_samples", Integral, min_val=1)
+    check_scalar(chunk_size, "chunk_size", Integral, min_val=1)
     entropy = np.random.SeedSequence(random_state).entropy
     frozen = _snapshot(model)
     n_features = frozen.n_features_in_
