@@ -802,6 +802,11 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
         self.precisions_cholesky_ = precision_cholesky(
             self.covariances_, self.covariance_type, self.reg_covar
         )
+        # partial_fit ends here (fit ends with _set_parameters, which sets it too): without
+        # this, precisions_ would be missing, or stale from the fit it continues.
+        self.precisions_ = precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
+        )
 
     def _log_prior(self):
         """Log-density of the prior at the current parameters, constants included; zero

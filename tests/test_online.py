@@ -230,6 +230,29 @@ def test_partial_fit_of_a_model_from_parameters_continues_from_them():
             [np.diag([1.0, 0.49])] * 3).score(X[:200]), rel=1e-12)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("start", ["partial_fit", "fit", "from_parameters"])
+def test_precisions_follow_the_covariances_after_partial_fit(start, covariance_type):
+    X = blobs()
+    if start == "from_parameters":
+        fitted = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+        model = GaussianMixture.from_parameters(fitted.weights_, fitted.means_,
+                                                fitted.covariances_,
+                                                covariance_type=covariance_type)
+    else:
+        model = GaussianMixture(3, covariance_type=covariance_type, random_state=0)
+        if start == "fit":
+            model.fit(X)
+    model.partial_fit(X[:200])
+    model.partial_fit(X[200:300])
+    covariances = model.covariances_
+    if covariance_type in ("full", "tied"):
+        expected = np.linalg.inv(covariances)
+    else:
+        expected = 1.0 / covariances
+    np.testing.assert_allclose(model.precisions_, expected, rtol=1e-8)
+
+
 # ---------------------------------------------------------------------------- (e)
 @pytest.mark.parametrize("decay", [0.0, -0.5, 1.5])
 def test_learning_decay_outside_zero_one_is_refused(decay):
