@@ -179,8 +179,12 @@ def fit(model, X):
     n_samples, n_features = X.shape
     model.n_features_in_ = n_features
     rng = check_random_state(model.random_state)
-    start = model._validate_input(_sample_rows(X, rng), reset=False)
     model._check_parameters(X)
+    if model.warm_start and hasattr(model, "weights_"):
+        # No start is computed, so no sample is drawn (drawing one costs a pass).
+        start = None
+    else:
+        start = model._validate_input(_sample_rows(X, rng), reset=False)
     model._fit_runs(start, rng, lambda: _dask_step(model, X, n_samples))
     return map_rows(model, "predict", X)
 

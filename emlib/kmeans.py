@@ -14,12 +14,17 @@ by alternating
   Gaussian-mixture mean update, with one-hot responsibilities.
 
 Neither step can increase :math:`J`, so the inertia never increases (Lloyd, 1982).
+
+:meth:`KMeans.partial_fit` is the online version, mini-batch k-means (Sculley, 2010): one
+hard E-step per batch, and each centre moved to the running mean of all the points ever
+assigned to it.
 """
 
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
@@ -31,6 +36,11 @@ from .lloyd import lloyd_step, one_blas_thread
 from .moments import spread_limit
 
 __all__ = ["KMeans"]
+
+# Fitted attributes that only fit sets, and those that only partial_fit sets: each method
+# removes the other's, which would no longer describe the centres.
+_BATCH_ATTRIBUTES = ("labels_", "inertia_", "n_iter_", "inertia_history_")
+_ONLINE_ATTRIBUTES = ("counts_", "n_steps_")
 
 
 def squared_distances(X, centers):
@@ -87,6 +97,33 @@ def _relocate_to_empty_clusters(X, labels, centers, sums, counts):
     counts[empty] = 1
 
 
+def _weighted_sums(X, labels, weights, n_clusters):
+    r"""Weighted sums :math:`\sum_{n: z_n = k} w_n x_n` and weights :math:`\sum_{n: z_n = k}
+    w_n` per cluster, in float64 (as the Lloyd step sums), the sums rounded once to X's dtype.
+    """
+    # The one-hot responsibilities times the weights, stored sparse: one pass over X.
+    resp_T = sparse.csr_matrix(
+        (weights, (labels, np.arange(labels.size))), shape=(n_clusters, labels.size)
+    )
+    sums = np.asarray(resp_T @ X.astype(np.float64, copy=False)).astype(X.dtype)
+    return sums, np.bincount(labels, weights=weights, minlength=n_clusters)
+
+
+def _check_sample_weight(sample_weight, n_samples):
+    """Weights as float64, or None when they are all 1 (the unweighted step then serves)."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {weights.shape}; expected ({n_samples},), one weight "
+            "per row of X."
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative.")
+    return None if (weights == 1.0).all() else weights
+
+
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """k-means clustering with Lloyd's algorithm (hard EM).
 
@@ -119,6 +156,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     inertia_history_ : ndarray of shape (n_iter_,)
         The inertia right after each assignment step of the best run; never increasing.
     n_features_in_ : int
+    counts_ : ndarray of shape (n_clusters,), float64
+        Set by :meth:`partial_fit` only: :math:`v_k`, the number (the total weight, with
+        ``sample_weight``) of the points assigned to each centre over all batches so far.
+    n_steps_ : int
+        Set by :meth:`partial_fit` only: the number of batches seen.
 
     Notes
     -----
@@ -306,12 +348,164 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             self.inertia_history_,
         ) = best
         self.cluster_centers_ = centers + offset
+        # The running counts of earlier partial_fit calls do not describe these centres.
+        self._forget(_ONLINE_ATTRIBUTES)
         self._warn_if_too_few_distinct_points(X)
         return self
 
     def fit_predict(self, X, y=None):
         """Fit and return the cluster of every sample."""
         return self.fit(X).labels_
+
+    def _forget(self, names):
+        for name in names:
+            self.__dict__.pop(name, None)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        r"""One step of mini-batch k-means (Sculley, 2010) on the batch X.
+
+        Each call is one hard E-step on the batch and one update of the centres that the
+        batch reaches. With :math:`z_n` the nearest centre of the batch point :math:`x_n`
+        (from the centres before the update), :math:`w_n` its weight (1 by default),
+
+        .. math::
+
+            n_k = \sum_{n:\, z_n = k} w_n, \qquad s_k = \sum_{n:\, z_n = k} w_n x_n,
+
+        and :math:`v_k` the weight assigned to centre :math:`k` by all earlier batches
+        (``counts_``), every centre with :math:`n_k > 0` moves to the mean of all points
+        ever assigned to it,
+
+        .. math::
+
+            \mu_k \leftarrow \frac{v_k \mu_k + s_k}{v_k + n_k}
+            = \mu_k + \frac{n_k}{v_k + n_k}\Bigl(\frac{s_k}{n_k} - \mu_k\Bigr),
+            \qquad v_k \leftarrow v_k + n_k,
+
+        and a centre with :math:`n_k = 0` stays where it is, its count unchanged. This is
+        Sculley's per-centre learning rate :math:`1/v_k`, applied to the points of a batch
+        one after the other with the assignments fixed at the start of the batch.
+
+        It is stepwise (online) EM (Cappé and Moulines, 2009,
+        https://doi.org/10.1111/j.1467-9868.2009.00698.x) with a hard E-step. Stepwise EM
+        moves the expected sufficient statistics towards those of the new data,
+        :math:`S \leftarrow S + \gamma\,(\hat S - S)`, and maps them to parameters by the
+        M-step. Here the statistic of centre :math:`k` is the mean of its points,
+        :math:`\mu_k` itself, that of the batch is :math:`\bar x_k = s_k / n_k`, and the step
+        :math:`\gamma_k = n_k / (v_k + n_k)` is per centre: point by point it is
+        :math:`1/v_k`, the harmonic sequence, which meets the Robbins-Monro conditions
+        :math:`\sum \gamma = \infty`, :math:`\sum \gamma^2 < \infty`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch. After the first call it is converted to the dtype of
+            ``cluster_centers_`` (``float32`` batches give ``float32`` centres).
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; they multiply each point's contribution to :math:`n_k`
+            and :math:`s_k`. They are not used to choose the initial centres.
+
+        Returns
+        -------
+        self : KMeans
+
+        Raises
+        ------
+        ValueError
+            If the number of features differs from that of the first batch, or the
+            weights are not one finite non-negative number per row.
+
+        Notes
+        -----
+        The first call (or the first after :meth:`fit`) starts afresh: it chooses the
+        initial centres from this batch with ``init`` and ``random_state`` as :meth:`fit`
+        does, once (``n_init`` is not used), sets every count to zero, and then makes the
+        update above with this same batch, as scikit-learn's
+        :meth:`sklearn.cluster.MiniBatchKMeans.partial_fit` does; each centre the batch
+        reaches thus moves to the mean of its points in the batch. A model fitted by
+        :meth:`fit` is not continued, since its centres carry no counts. Conversely
+        :meth:`fit` drops ``counts_`` and ``n_steps_``.
+
+        ``labels_``, ``inertia_``, ``n_iter_`` and ``inertia_history_`` describe a whole
+        data set and are not set (those of an earlier :meth:`fit` are removed): call
+        :meth:`predict` or :meth:`score` on the data of interest.
+
+        Differences from scikit-learn's ``MiniBatchKMeans.partial_fit``: there is no random
+        reassignment of centres whose count falls below ``reassignment_ratio`` times the
+        largest, so the steps are deterministic once the centres are chosen, and a centre
+        that starts far from the data may stay unused; with ``reassignment_ratio=0`` the
+        two compute the same centres and counts from the same initial centres. Counts are
+        kept in ``float64`` whatever the dtype of X.
+
+        Numerics. When the batch lies far from the origin (the same test as in :meth:`fit`,
+        with :func:`emlib.moments.spread_limit`), both the batch and the centres are first
+        moved to the batch mean, which changes no distance: the assignment then keeps its
+        digits (without the move, ``float32`` data at 1e3 have near-ties decided by
+        rounding, and the counts change). The update is computed in the second form above,
+        as a correction :math:`(s_k - n_k \mu_k) / (v_k + n_k)` to the centre, a sum of
+        differences of the size of the clusters, so the centre moves by a correction
+        rounded relative to itself, which is small once :math:`v_k` is large, instead of
+        being recomputed from :math:`v_k \mu_k + s_k`. The
+        assignment and the sums are those of :func:`emlib.lloyd.lloyd_step` (compiled if
+        Numba is installed), as in :meth:`fit`.
+        """
+        # validate_data sets n_features_in_ (and feature_names_in_) before the checks of a
+        # first call can fail: a call that raises must leave the model as it was, or an
+        # unfitted model would look fitted.
+        state = dict(vars(self))
+        try:
+            return self._partial_fit(X, sample_weight)
+        except Exception:
+            vars(self).clear()
+            vars(self).update(state)
+            raise
+
+    def _partial_fit(self, X, sample_weight):
+        first = not hasattr(self, "counts_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first)
+        weights = _check_sample_weight(sample_weight, X.shape[0])
+        if first:
+            self._check_parameters(X)
+            rng = check_random_state(self.random_state)
+            centers = self._initial_centers(X, rng, 0.0)
+            counts = np.zeros(self.n_clusters)
+            n_steps = 0
+        else:
+            centers, counts, n_steps = self.cluster_centers_, self.counts_, self.n_steps_
+            X = X.astype(centers.dtype, copy=False)
+        centers, counts = self._minibatch_step(X, weights, centers, counts)
+        if first:
+            self._forget(_BATCH_ATTRIBUTES)
+        self.cluster_centers_, self.counts_, self.n_steps_ = centers, counts, n_steps + 1
+        return self
+
+    def _minibatch_step(self, X, weights, centers, counts):
+        """The update of :meth:`partial_fit`; returns new centres and counts (no mutation)."""
+        offset = X.mean(axis=0)
+        # As in fit: far from the origin the expanded distances and v_k mu_k lose digits, so
+        # work relative to the batch mean; near it keep X, so that 0/1 data give exact sums.
+        if offset @ offset <= spread_limit(X.dtype) * np.var(X, axis=0).sum():
+            offset[:] = 0.0
+        centred = X - offset if offset.any() else X
+        start = centers - offset
+        with one_blas_thread():
+            labels, sums, n, _ = lloyd_step(centred, start, np.einsum("ij,ij->i", centred,
+                                                                      centred))
+        if weights is None:
+            n = n.astype(np.float64)
+        else:
+            sums, n = _weighted_sums(centred, labels, weights, self.n_clusters)
+        new_counts = counts + n
+        reached = n > 0
+        # Correction form: s_k - n_k mu_k is a sum of differences x_n - mu_k, of the size of
+        # the clusters, so its rounding does not grow with v_k as that of v_k mu_k does.
+        step = (sums[reached] - n[reached, np.newaxis] * start[reached]) / new_counts[
+            reached, np.newaxis
+        ]
+        new = start.copy()
+        new[reached] += step.astype(X.dtype)
+        return new + offset if offset.any() else new, new_counts
 
     def _check_fitted_input(self, X):
         check_is_fitted(self)
