@@ -207,6 +207,9 @@ def test_partial_fit_after_fit_continues_and_fit_after_partial_fit_starts_afresh
     # The first step's E-step used the fitted parameters.
     assert model.log_likelihood_history_[0] == pytest.approx(fitted.score(X[:100]), rel=1e-12)
     assert model.n_steps_ == 1 and model.n_seen_ == 100
+    # What described the batch fit no longer describes the model.
+    for name in ("n_iter_", "converged_", "lower_bound_"):
+        assert not hasattr(model, name)
     # A step of well-fitted parameters on a fair batch moves them little.
     assert relative_difference(model.means_, fitted.means_) < 0.05
     model.fit(X)
