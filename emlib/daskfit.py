@@ -30,9 +30,10 @@ works without it.
 """
 
 import copy
+from numbers import Integral
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 
 from .moments import pool_moments
 
@@ -207,7 +208,10 @@ def map_rows(model, method, X):
     function = getattr(frozen, method)
     if method == "predict":
         return X.map_blocks(function, drop_axis=1, dtype=np.intp)
-    dtype = frozen.weights_.dtype
+    # The dtype of the results, from one row of zeros of X's dtype: a model fitted in
+    # float32 gives float64 results for float64 data (and a Bernoulli mixture its own
+    # dtype whatever the data's), so the model's dtype alone would mislabel them.
+    dtype = function(np.zeros((1, X.shape[1]), dtype=X.dtype)).dtype
     if method == "predict_proba":
         return X.map_blocks(function, chunks=(X.chunks[0], (frozen.n_components,)), dtype=dtype)
     return X.map_blocks(function, drop_axis=1, dtype=dtype)
@@ -251,6 +255,8 @@ def lazy_sample(model, n_samples, *, chunk_size=1_000_000, random_state=None):
     dask = require_dask()
     import dask.array as da
 
+    check_scalar(n_samples, "n_samples", Integral, min_val=1)
+    check_scalar(chunk_size, "chunk_size", Integral, min_val=1)
     entropy = np.random.SeedSequence(random_state).entropy
     frozen = _snapshot(model)
     n_features = frozen.n_features_in_

@@ -747,7 +747,9 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
         :math:`W_k = \sum_n r_{nk} (x_n - m_k)(x_n - m_k)^\top` (summed over components for
         ``tied``, diagonals for ``diag`` and ``spherical``), computed about the chunk's own
         mean by :mod:`emlib.moments` and returned in ``float64`` for pooling with
-        :func:`emlib.moments.pool_moments`.
+        :func:`emlib.moments.pool_moments`. An empty component's mean is the mean of
+        ``X`` (as in :func:`estimate_gaussian_parameters`), and ``"size"``, the number of
+        rows, lets the pooling keep it so.
         """
         origin = X.mean(axis=0)
         Xc = X - origin
@@ -766,6 +768,7 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
             "count": nk.astype(f64),
             "mean": offsets.astype(f64) + origin.astype(f64),
             "tied_scatter" if self.covariance_type == "tied" else "scatter": scatter.astype(f64),
+            "size": f64(X.shape[0]),
         }
 
     def _m_step_from_moments(self, moments):
@@ -798,6 +801,11 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
         self.covariances_ = covariances.astype(dtype)
         self.precisions_cholesky_ = precision_cholesky(
             self.covariances_, self.covariance_type, self.reg_covar
+        )
+        # partial_fit ends here (fit ends with _set_parameters, which sets it too): without
+        # this, precisions_ would be missing, or stale from the fit it continues.
+        self.precisions_ = precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
         )
 
     def _log_prior(self):

@@ -278,7 +278,11 @@ def pool_moments(a, b):
     Nothing cancels: each piece's scatter is taken about its own mean, and the correction
     is a sum of non-negative terms in the difference of two means of one component, so the
     pooled moments keep the digits of the pieces wherever the data lie. A component with
-    no weight in either piece gets the midpoint of the two means (and zero scatter).
+    no weight in either piece gets zero scatter and, as its mean, the two means weighted
+    by the optional entry ``"size"`` (the number of samples of each piece, which the
+    Gaussian ``_moments`` hook sets and gives an empty component the mean of the piece's
+    data): pooled over all pieces, that is the mean of all the data, where the M-step in
+    memory puts an empty component. Without ``"size"``, the midpoint.
 
     Parameters
     ----------
@@ -294,7 +298,11 @@ def pool_moments(a, b):
     n = na + nb
     delta = b["mean"] - a["mean"]
     empty = n <= 0
-    share = np.divide(nb, n, out=np.full_like(n, 0.5), where=~empty)
+    if "size" in a and a["size"] + b["size"] > 0:
+        share_empty = b["size"] / (a["size"] + b["size"])
+    else:
+        share_empty = 0.5
+    share = np.divide(nb, n, out=np.full_like(n, share_empty), where=~empty)
     pooled["mean"] = a["mean"] + share[:, np.newaxis] * delta
     weight = np.divide(na * nb, n, out=np.zeros_like(n), where=~empty)
     if "scatter" in a:

@@ -72,6 +72,11 @@ class OnlineEMMixin:
         :math:`\rho_t = (t + \tau)^{-\kappa}` and sets the parameters by the M-step from the
         summary (see :mod:`emlib.online`). A later ``fit`` starts afresh.
 
+        Continuing from ``fit`` keeps the fitted parameters but not the statistics of the
+        data they were fitted to: the first step's summary is that batch's alone, and
+        ``n_seen_`` counts from it. The attributes that describe a batch fit
+        (``n_iter_``, ``converged_``, ``lower_bound_``, ``params_history_``) are removed.
+
         Parameters
         ----------
         X : array-like of shape (n_batch, n_features)
@@ -108,6 +113,8 @@ class OnlineEMMixin:
                 # defaults) have not met any data yet.
                 self._check_family_parameters(X)
             self._online_step(X)
+            for name in ("n_iter_", "converged_", "lower_bound_", "params_history_"):
+                vars(self).pop(name, None)
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
