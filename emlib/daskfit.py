@@ -23,7 +23,8 @@ k-means iteration. The fit therefore draws about :data:`INIT_SAMPLE_SIZE` rows u
 at random (all of them for smaller data, which makes the start, and so the whole fit, the
 same as the fit of the array in memory) and starts from them by ``init_params``, as the
 in-memory fit does from all rows; ``means_init``, ``weights_init``, ``precisions_init``
-and ``warm_start`` work as usual.
+and ``warm_start`` work as usual. Drawing the sample costs a pass over the data, which a
+start fixed by ``warm_start`` or by every ``*_init`` array does without.
 
 Dask is an optional dependency: ``pip install "emlib-course[dask]"``. The rest of emlib
 works without it.
@@ -34,6 +35,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state, check_scalar
+from threadpoolctl import threadpool_limits
 
 from .moments import pool_moments
 
@@ -133,12 +135,17 @@ def em_pass(model, X):
         pairs = [parts[i : i + 2] for i in range(0, len(parts), 2)]
         parts = [dask.delayed(pool_moments)(*pair) if len(pair) == 2 else pair[0]
                  for pair in pairs]
-    (total,) = dask.compute(parts[0])
+    # Dask's local scheduler runs a thread per core, and BLAS threads inside each of them
+    # oversubscribe the cores: passes measured 3 to 12 times slower (benchmarks/README.md).
+    # Workers of a distributed cluster already run BLAS on one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        (total,) = dask.compute(parts[0])
     return total.pop("log_likelihood"), total
 
 
-def _sample_rows(X, rng):
-    """About INIT_SAMPLE_SIZE rows of X drawn uniformly (all rows of a smaller X), in memory.
+def _sample_rows(X, rng, *, first=False):
+    """About INIT_SAMPLE_SIZE rows of X drawn uniformly (all rows of a smaller X), in memory;
+    with ``first``, the first INIT_SAMPLE_SIZE rows, which costs no pass over the data.
 
     Indices are drawn with replacement and repeats dropped: drawing without replacement
     from all N indices would need memory in proportion to N.
@@ -146,6 +153,8 @@ def _sample_rows(X, rng):
     n_samples = X.shape[0]
     if n_samples <= INIT_SAMPLE_SIZE:
         return X.compute()
+    if first:
+        return X[:INIT_SAMPLE_SIZE].compute()
     rows = np.unique(rng.randint(0, n_samples, size=INIT_SAMPLE_SIZE))
     return X[rows].compute()
 
@@ -184,7 +193,11 @@ def fit(model, X):
         # No start is computed, so no sample is drawn (drawing one costs a pass).
         start = None
     else:
-        start = model._validate_input(_sample_rows(X, rng), reset=False)
+        # When the *_init arrays fix every parameter of the start, the rows only have to be
+        # valid data: a random sample would cost a whole pass (26% of a two-pass fit of
+        # 64 GB, benchmarks/README.md).
+        rows = _sample_rows(X, rng, first=model._start_is_given())
+        start = model._validate_input(rows, reset=False)
     model._fit_runs(start, rng, lambda: _dask_step(model, X, n_samples))
     return map_rows(model, "predict", X)
 

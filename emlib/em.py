@@ -418,6 +418,11 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             means = np.asarray(self.means_init, dtype=X.dtype)
         return weights, means
 
+    def _start_is_given(self):
+        """Whether the ``*_init`` arrays fix every parameter of a start (then the data of the
+        start only have to be valid)."""
+        return self.weights_init is not None and self.means_init is not None
+
     def _validate_input(self, X, *, reset):
         """Validate X the way the family needs; the default accepts any finite floats."""
         return validate_data(

@@ -702,6 +702,9 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
             elif np.any(p <= 0):
                 raise ValueError("precisions_init must be positive.")
 
+    def _start_is_given(self):
+        return super()._start_is_given() and self.precisions_init is not None
+
     def _parameters_from(self, X, resp):
         """Weights, means and covariances of the M-step (ML, or MAP with a prior)."""
         # Outside fit (there is no scratch then), the centred copy is made for this call only.

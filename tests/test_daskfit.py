@@ -5,6 +5,7 @@ in-memory fit: same number of iterations, same objective history and parameters,
 the rounding of summing in a different order (pooled chunk moments against one pass).
 """
 
+import functools
 import subprocess
 import sys
 import warnings
@@ -13,6 +14,7 @@ import dask.array as da
 import distributed
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import emlib.daskfit
 from emlib import (
@@ -181,8 +183,8 @@ def test_a_start_from_a_sample_recovers_known_parameters(monkeypatch):
     sampled = []
     real = emlib.daskfit._sample_rows
 
-    def spy(X, rng):
-        sampled.append(real(X, rng))
+    def spy(X, rng, **kwargs):
+        sampled.append(real(X, rng, **kwargs))
         return sampled[-1]
 
     monkeypatch.setattr(emlib.daskfit, "_sample_rows", spy)
@@ -195,6 +197,45 @@ def test_a_start_from_a_sample_recovers_known_parameters(monkeypatch):
     np.testing.assert_allclose(model.covariances_[order], true.covariances_, atol=0.15)
     accuracy = np.mean(np.asarray(model.predict(X)) == order.argsort()[labels.compute()])
     assert accuracy > 0.99
+
+
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli"])
+def test_a_start_fixed_by_the_init_arrays_draws_no_sample(monkeypatch, family):
+    # A random sample touches every chunk (a pass); with every parameter of the start
+    # given, the first rows serve, and the fit equals the in-memory one from that start.
+    monkeypatch.setattr(emlib.daskfit, "INIT_SAMPLE_SIZE", 50)
+    if family == "gaussian":
+        X = blobs()
+        given = GaussianMixture(3, random_state=0).fit(X)
+        make = functools.partial(
+            GaussianMixture, 3, weights_init=given.weights_, means_init=given.means_ + 0.3,
+            precisions_init=given.precisions_, tol=0, max_iter=4)
+    else:
+        X = binary()
+        given = BernoulliMixture(3, random_state=0).fit(X)
+        make = functools.partial(
+            BernoulliMixture, 3, weights_init=given.weights_,
+            means_init=np.clip(given.means_ + 0.05, 0.01, 0.99), tol=0, max_iter=4)
+    calls = []
+    real = emlib.daskfit._sample_rows
+
+    def spy(X, rng, **kwargs):
+        calls.append(kwargs)
+        return real(X, rng, **kwargs)
+
+    monkeypatch.setattr(emlib.daskfit, "_sample_rows", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        got = make().fit(da.from_array(X, chunks=60))
+        expected = make().fit(X)
+    assert calls == [{"first": True}]
+    assert_same_fit(got, expected, 1e-10)
+    # Without every array the start needs the random sample.
+    partial = {"gaussian": {"precisions_init": None}, "bernoulli": {"means_init": None}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # four iterations on purpose
+        make(**partial[family], random_state=0).fit(da.from_array(X, chunks=60))
+    assert calls[-1] == {"first": False}
 
 
 @pytest.mark.parametrize("make, data", [
