@@ -134,6 +134,27 @@ def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None):
     return labels
 
 
+@contextlib.contextmanager
+def restored_on_failure(model):
+    """Inside the block, a failure restores every attribute the model had before it, and
+    the per-fit scratch (``_fit_scratch``) is dropped on leaving, whatever happens.
+
+    A fit or a step that raises must leave the model as it was: an unfitted model stays
+    unfitted (``predict`` then raises ``NotFittedError``, not an ``AttributeError`` about an
+    attribute the failed fit had not yet set). Every step of a fit assigns new attributes
+    rather than changing arrays in place, so a shallow copy of the attributes is enough.
+    """
+    before = dict(vars(model))
+    try:
+        yield
+    except BaseException:
+        vars(model).clear()
+        vars(model).update(before)
+        raise
+    finally:
+        vars(model).pop("_fit_scratch", None)
+
+
 def log_normalize(weighted):
     r"""Normalise log-weights row by row: log-sum-exp and the normalised probabilities.
 
@@ -573,31 +594,21 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         (:mod:`emlib.daskfit`): the fit then passes over the chunks once per iteration,
         and the labels returned are a lazy Dask array.
         """
-        # Every step of a fit assigns new attributes rather than changing arrays in place,
-        # so a shallow copy of the attributes is enough to restore them.
-        before = dict(vars(self))
-        try:
+        with restored_on_failure(self):
             # A new fit forgets what partial_fit had accumulated (emlib.online).
             for name in ("_running_moments", "n_steps_", "n_seen_"):
                 vars(self).pop(name, None)
-            if daskfit.is_dask_array(X):
-                self._fit_scratch = {}
-                return daskfit.fit(self, X)
-            X = self._validate_input(X, reset=True)
-            self._check_parameters(X)
             # What a family derives from the training data alone (a centred copy, constants
             # of a prior) is kept here for the length of this fit rather than recomputed in
             # every iteration; it is dropped on return, so that no later fit can see stale
             # values (validate_data passes a float64 array through uncopied, and its owner
             # may change it in place between fits).
             self._fit_scratch = {}
+            if daskfit.is_dask_array(X):
+                return daskfit.fit(self, X)
+            X = self._validate_input(X, reset=True)
+            self._check_parameters(X)
             return self._fit_predict(X)
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(before)
-            raise
-        finally:
-            vars(self).pop("_fit_scratch", None)
 
     def _fit_predict(self, X):
         rng = check_random_state(self.random_state)

@@ -38,6 +38,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_random_state, check_scalar
 
+from .em import restored_on_failure
 from .moments import pool_moments, scale_moments
 
 __all__ = ["OnlineEMMixin", "step_size"]
@@ -97,8 +98,7 @@ class OnlineEMMixin:
         batch has yet been fitted when it is scored.
         """
         first = not hasattr(self, "weights_")
-        before = dict(vars(self))
-        try:
+        with restored_on_failure(self):
             X = self._validate_input(X, reset=first)
             self._check_learning_rate()
             if first:
@@ -115,12 +115,6 @@ class OnlineEMMixin:
             self._online_step(X)
             for name in ("n_iter_", "converged_", "lower_bound_", "params_history_"):
                 vars(self).pop(name, None)
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(before)
-            raise
-        finally:
-            vars(self).pop("_fit_scratch", None)
         return self
 
     def _online_step(self, X):
