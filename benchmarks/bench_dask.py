@@ -162,6 +162,9 @@ def local_cluster(n_workers, *, malloc_trim=True):
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
     if not malloc_trim:
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        # An earlier cluster's nanny wrote the variable into this process's environment
+        # (distributed/nanny.py), where a new worker would inherit it whatever the config.
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         cluster = LocalCluster(n_workers=n_workers, processes=True, threads_per_worker=1,
                                host="127.0.0.1", dashboard_address=None,

@@ -26,6 +26,14 @@ in-memory fit does from all rows; ``means_init``, ``weights_init``, ``precisions
 and ``warm_start`` work as usual. Drawing the sample costs a pass over the data, which a
 start fixed by ``warm_start`` or by every ``*_init`` array does without.
 
+On a ``dask.distributed`` cluster, start the workers without the
+``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny gives them by default:
+``dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})``
+before the first cluster of the process starts (the nanny also sets the variable in the
+process that starts it). With the variable, the C allocator returns every chunk's
+temporaries to the system and each chunk faults them in again: a worker's E-step and
+moments of a chunk took 2.5 times the CPU time (``benchmarks/README.md``).
+
 Dask is an optional dependency: ``pip install "emlib-course[dask]"``. The rest of emlib
 works without it.
 """
