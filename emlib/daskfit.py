@@ -19,7 +19,7 @@ chunk by chunk, as large as the disk or the cluster allows. The same code runs o
 local threads or on a :class:`dask.distributed.Client`, whichever is active.
 
 The start needs responsibilities, which a Dask array cannot give without a pass per
-k-means iteration. The fit therefore draws about :data:`INIT_SAMPLE_SIZE` rows uniformly
+k-means iteration. The fit therefore draws :data:`INIT_SAMPLE_SIZE` distinct rows uniformly
 at random (all of them for smaller data, which makes the start, and so the whole fit, the
 same as the fit of the array in memory) and starts from them by ``init_params``, as the
 in-memory fit does from all rows; ``means_init``, ``weights_init``, ``precisions_init``
@@ -49,6 +49,7 @@ from .moments import pool_moments
 
 __all__ = [
     "INIT_SAMPLE_SIZE",
+    "compute",
     "em_pass",
     "fit",
     "is_dask_array",
@@ -78,6 +79,18 @@ def require_dask():
     except ImportError as error:
         raise ImportError(_INSTALL_HINT) from error
     return dask
+
+
+def compute(*collections):
+    """:func:`dask.compute` with BLAS on one thread in this process.
+
+    Dask's local scheduler runs a thread per core, and BLAS threads inside each of them
+    oversubscribe the cores: passes measured 3 to 12 times slower (benchmarks/README.md).
+    Workers of a distributed cluster already run BLAS on one thread.
+    """
+    dask = require_dask()
+    with threadpool_limits(limits=1, user_api="blas"):
+        return dask.compute(*collections)
 
 
 def _checked(X):
@@ -143,28 +156,29 @@ def em_pass(model, X):
         pairs = [parts[i : i + 2] for i in range(0, len(parts), 2)]
         parts = [dask.delayed(pool_moments)(*pair) if len(pair) == 2 else pair[0]
                  for pair in pairs]
-    # Dask's local scheduler runs a thread per core, and BLAS threads inside each of them
-    # oversubscribe the cores: passes measured 3 to 12 times slower (benchmarks/README.md).
-    # Workers of a distributed cluster already run BLAS on one thread.
-    with threadpool_limits(limits=1, user_api="blas"):
-        (total,) = dask.compute(parts[0])
+    (total,) = compute(parts[0])
     return total.pop("log_likelihood"), total
 
 
 def _sample_rows(X, rng, *, first=False):
-    """About INIT_SAMPLE_SIZE rows of X drawn uniformly (all rows of a smaller X), in memory;
-    with ``first``, the first INIT_SAMPLE_SIZE rows, which costs no pass over the data.
-
-    Indices are drawn with replacement and repeats dropped: drawing without replacement
-    from all N indices would need memory in proportion to N.
+    """INIT_SAMPLE_SIZE distinct rows of X drawn uniformly (all rows of a smaller X), in
+    memory; with ``first``, the first INIT_SAMPLE_SIZE rows, which costs no pass over the data.
     """
-    n_samples = X.shape[0]
-    if n_samples <= INIT_SAMPLE_SIZE:
-        return X.compute()
+    n_samples, size = X.shape[0], INIT_SAMPLE_SIZE
+    if n_samples <= size:
+        return compute(X)[0]
     if first:
-        return X[:INIT_SAMPLE_SIZE].compute()
-    rows = np.unique(rng.randint(0, n_samples, size=INIT_SAMPLE_SIZE))
-    return X[rows].compute()
+        return compute(X[:size])[0]
+    if n_samples <= 2 * size:
+        rows = rng.permutation(n_samples)[:size]
+    else:
+        # A permutation of all N indices would need memory in proportion to N. Drawing with
+        # replacement until `size` distinct indices are found gives a uniform subset too
+        # (every index is alike), and each round finds at least half of those it draws.
+        rows = np.empty(0, dtype=np.intp)
+        while len(rows) < size:
+            rows = np.unique(np.r_[rows, rng.randint(0, n_samples, size=size - len(rows))])
+    return compute(X[np.sort(rows)])[0]
 
 
 def _dask_step(model, X, n_samples):
@@ -194,7 +208,14 @@ def fit(model, X):
     require_dask()
     X = _checked(X)
     n_samples, n_features = X.shape
+    if n_samples < 2:
+        raise ValueError(
+            f"The Dask array has {n_samples} row(s); a fit needs at least 2. Pass more data."
+        )
     model.n_features_in_ = n_features
+    # A Dask array has no column names: those of an earlier fit to a DataFrame must go, or
+    # every chunk would be checked against them.
+    vars(model).pop("feature_names_in_", None)
     rng = check_random_state(model.random_state)
     model._check_parameters(X)
     if model.warm_start and hasattr(model, "weights_"):
@@ -227,12 +248,13 @@ def map_rows(model, method, X):
     X = _checked(X)
     frozen = _snapshot(model)
     function = getattr(frozen, method)
-    if method == "predict":
-        return X.map_blocks(function, drop_axis=1, dtype=np.intp)
-    # The dtype of the results, from one row of zeros of X's dtype: a model fitted in
-    # float32 gives float64 results for float64 data (and a Bernoulli mixture its own
-    # dtype whatever the data's), so the model's dtype alone would mislabel them.
+    # One row of zeros of X's dtype, now: an unfitted model or a wrong number of columns
+    # fails here rather than when the result is computed; and the dtype of the result
+    # (a model fitted in float32 gives float64 results for float64 data, a Bernoulli
+    # mixture its own dtype whatever the data's) is the one the chunks will give.
     dtype = function(np.zeros((1, X.shape[1]), dtype=X.dtype)).dtype
+    if method == "predict":
+        return X.map_blocks(function, drop_axis=1, dtype=dtype)
     if method == "predict_proba":
         return X.map_blocks(function, chunks=(X.chunks[0], (frozen.n_components,)), dtype=dtype)
     return X.map_blocks(function, drop_axis=1, dtype=dtype)

@@ -43,6 +43,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm import tqdm
 
 from . import daskfit
+from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
 from .kmeans import KMeans
 
@@ -132,27 +133,6 @@ def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None):
     labels, state_after = store[key]
     rng.set_state(state_after)
     return labels
-
-
-@contextlib.contextmanager
-def restored_on_failure(model):
-    """Inside the block, a failure restores every attribute the model had before it, and
-    the per-fit scratch (``_fit_scratch``) is dropped on leaving, whatever happens.
-
-    A fit or a step that raises must leave the model as it was: an unfitted model stays
-    unfitted (``predict`` then raises ``NotFittedError``, not an ``AttributeError`` about an
-    attribute the failed fit had not yet set). Every step of a fit assigns new attributes
-    rather than changing arrays in place, so a shallow copy of the attributes is enough.
-    """
-    before = dict(vars(model))
-    try:
-        yield
-    except BaseException:
-        vars(model).clear()
-        vars(model).update(before)
-        raise
-    finally:
-        vars(model).pop("_fit_scratch", None)
 
 
 def log_normalize(weighted):
@@ -676,7 +656,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def score(self, X, y=None):
         r"""Mean log-likelihood per sample, :math:`\frac1N \log p(X \mid \theta)`."""
         if daskfit.is_dask_array(X):
-            return float(self.score_samples(X).mean(dtype=np.float64).compute())
+            return float(daskfit.compute(self.score_samples(X).mean(dtype=np.float64))[0])
         return float(np.mean(self.score_samples(X)))
 
     def predict_proba(self, X):

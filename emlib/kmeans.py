@@ -31,6 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
 from .lloyd import lloyd_step, one_blas_thread
 from .moments import spread_limit
@@ -453,13 +454,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         # validate_data sets n_features_in_ (and feature_names_in_) before the checks of a
         # first call can fail: a call that raises must leave the model as it was, or an
         # unfitted model would look fitted.
-        state = dict(vars(self))
-        try:
+        with restored_on_failure(self):
             return self._partial_fit(X, sample_weight)
-        except Exception:
-            vars(self).clear()
-            vars(self).update(state)
-            raise
 
     def _partial_fit(self, X, sample_weight):
         first = not hasattr(self, "counts_")

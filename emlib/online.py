@@ -24,9 +24,9 @@ fast: quick early progress, noisy later; :math:`\kappa = 1` with :math:`\tau = 0
 parameters of its time, so early (poor) parameters are never forgotten. The offset
 :math:`\tau` damps the first steps.
 
-With :math:`\kappa = 1`, :math:`\tau = 0` the first step is :math:`\rho_1 = 1`: one call of
-``partial_fit`` on all the data is exactly one iteration of batch EM from the start that
-``init_params`` gives on those data.
+With :math:`\tau = 0` the first step is :math:`\rho_1 = 1^{-\kappa} = 1`, whatever
+:math:`\kappa`: one call of ``partial_fit`` on all the data is exactly one iteration of
+batch EM from the start that ``init_params`` gives on those data.
 
 For MAP fits (a prior) the summary stands for all ``n_seen_`` samples seen so far: the
 M-step sees counts and scatters multiplied by ``n_seen_``, so that the prior weighs against
@@ -38,7 +38,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_random_state, check_scalar
 
-from .em import restored_on_failure
+from ._restore import restored_on_failure
 from .moments import pool_moments, scale_moments
 
 __all__ = ["OnlineEMMixin", "step_size"]
@@ -73,6 +73,10 @@ class OnlineEMMixin:
         :math:`\rho_t = (t + \tau)^{-\kappa}` and sets the parameters by the M-step from the
         summary (see :mod:`emlib.online`). A later ``fit`` starts afresh.
 
+        A prior's data-dependent defaults (``prior="conjugate"``) are taken from the first
+        batch, which must then be large enough to have a non-singular covariance; for a
+        stream, an :class:`emlib.GaussianPrior` with explicit ``mean`` and ``scale`` is safer.
+
         Continuing from ``fit`` keeps the fitted parameters but not the statistics of the
         data they were fitted to: the first step's summary is that batch's alone, and
         ``n_seen_`` counts from it. The attributes that describe a batch fit
@@ -106,8 +110,10 @@ class OnlineEMMixin:
                 rng = check_random_state(self.random_state)
                 resp = self._initial_responsibilities(X, rng)
                 self._initialize(X, resp)
-                # The start's statistics are s_0, which a first step below one mixes in.
-                self._running_moments = scale_moments(self._moments(X, resp), 1 / X.shape[0])
+                # The start's statistics are s_0, which a first step below one mixes in, as
+                # averages per unit of responsibility: the k-means++ and random_from_data
+                # starts give responsibility to K rows only.
+                self._running_moments = scale_moments(self._moments(X, resp), 1 / resp.sum())
             elif not (hasattr(self, "n_iter_") or hasattr(self, "n_steps_")):
                 # Parameters from from_parameters: the family's checks (and a prior's
                 # defaults) have not met any data yet.

@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import gammaln, multigammaln, xlogy
 
-from .daskfit import is_dask_array
+from .daskfit import compute, is_dask_array
 from .moments import diagonal_scatter, full_scatter, pooled_scatter
 
 __all__ = [
@@ -165,7 +165,7 @@ class GaussianPrior:
 
 def _data_mean(X):
     if is_dask_array(X):
-        return X.mean(axis=0, dtype=np.float64).compute()
+        return compute(X.mean(axis=0, dtype=np.float64))[0]
     return X.mean(axis=0, dtype=np.float64)
 
 
@@ -173,7 +173,7 @@ def _data_covariance(X):
     if is_dask_array(X):
         import dask.array as da
 
-        return da.cov(X.astype(np.float64), rowvar=False).compute()
+        return compute(da.cov(X.astype(np.float64), rowvar=False))[0]
     return np.cov(X.astype(np.float64), rowvar=False)
 
 

@@ -93,7 +93,9 @@ PUBLIC_CLASSES = ("GaussianMixture", "KMeans", "BernoulliMixture")
 
 # An import of Dask, of its distributed scheduler or of emlib's Dask module.
 DASK_IMPORT = re.compile(
-    r"^\s*(?:from|import)\s+(?:dask|distributed|emlib\.daskfit)\b", re.MULTILINE
+    r"^\s*(?:(?:from|import)\s+(?:dask|distributed|emlib\.daskfit)\b"
+    r"|from\s+emlib\s+import\s+(?:\(\s*)?(?:[\w\s,]*,\s*)?daskfit\b)",
+    re.MULTILINE,
 )
 
 EXECUTE_HINT = "re-run the whole notebook in a fresh kernel: make execute NB={path}"

@@ -14,7 +14,7 @@ import dask.array as da
 import distributed
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import emlib.daskfit
 from emlib import (
@@ -496,3 +496,51 @@ def test_other_starts_and_restarts_match_the_in_memory_fit(init_params):
     mine, theirs = (np.argsort(m.means_ @ [1.0, 10.0, 100.0]) for m in (got, expected))
     for name, value in parameters(expected).items():
         assert relative_difference(getattr(got, name)[mine], value[theirs]) < 1e-8, name
+
+
+def test_a_failure_inside_a_pass_leaves_the_model_as_it_was(monkeypatch):
+    # The start, fixed by the init arrays, reads the first rows only: the bad row is met
+    # in the first pass, after the model's attributes have started to change.
+    monkeypatch.setattr(emlib.daskfit, "INIT_SAMPLE_SIZE", 50)
+    X = blobs()
+    given = GaussianMixture(3, random_state=0).fit(X)
+    model = GaussianMixture(3, weights_init=given.weights_, means_init=given.means_,
+                            precisions_init=given.precisions_)
+    bad = da.from_array(np.where(np.arange(300)[:, None] == 290, np.nan, X), chunks=100)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad)
+    assert not hasattr(model, "weights_") and not hasattr(model, "n_features_in_")
+
+
+def test_a_one_row_dask_array_is_refused():
+    with pytest.raises(ValueError, match="at least 2"):
+        GaussianMixture(1).fit(da.from_array(np.array([[1.0, 2.0]])))
+
+
+def test_a_dask_fit_drops_the_column_names_of_an_earlier_fit():
+    import pandas as pd  # in the locked environment (seaborn needs it)
+    X = blobs()
+    model = GaussianMixture(3, random_state=0).fit(pd.DataFrame(X, columns=list("abc")))
+    assert hasattr(model, "feature_names_in_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        model.fit(da.from_array(X, chunks=100))
+        model.predict(X)
+    assert not hasattr(model, "feature_names_in_")
+
+
+def test_lazy_results_check_the_model_and_the_columns_at_once():
+    XD = da.from_array(blobs(), chunks=100)
+    with pytest.raises(NotFittedError):
+        GaussianMixture(3).predict(XD)
+    model = GaussianMixture(3, random_state=0).fit(blobs())
+    with pytest.raises(ValueError, match="features"):
+        model.predict(da.from_array(blobs()[:, :2], chunks=100))
+
+
+@pytest.mark.parametrize("n_samples", [201, 399, 2000])
+def test_the_start_sample_has_exactly_init_sample_size_distinct_rows(monkeypatch, n_samples):
+    monkeypatch.setattr(emlib.daskfit, "INIT_SAMPLE_SIZE", 200)
+    X = da.from_array(np.arange(n_samples, dtype=np.float64)[:, None], chunks=97)
+    rows = emlib.daskfit._sample_rows(X, np.random.RandomState(0))
+    assert len(np.unique(rows)) == 200

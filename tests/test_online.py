@@ -441,3 +441,15 @@ def test_partial_fit_checks_of_bernoulli_mixture_on_binary_data(monkeypatch):
     assert model.partial_fit(X[100:200]) is model
     assert model.n_steps_ == 2
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_the_running_summary_stands_for_one_sample_whatever_the_start(init_params):
+    # s_0 is an average per unit of responsibility: the k-means++ and random_from_data
+    # starts put responsibility on K rows only, and a damped first step (tau > 0) keeps
+    # part of s_0, so dividing by the batch size would shrink every later count.
+    model = GaussianMixture(3, init_params=init_params, learning_offset=10.0, random_state=0)
+    X = blobs()
+    for batch in np.array_split(X, 5):
+        model.partial_fit(batch)
+        assert model._running_moments["count"].sum() == pytest.approx(1.0, rel=1e-12)
