@@ -257,13 +257,21 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
 
     def _update(self, X, resp):
         """The MAP M-step; with zero pseudo-counts, the maximum-likelihood one."""
+        return self._parameters_from_sums(resp.sum(axis=0), resp.T @ X, X.shape[0], X.dtype)
+
+    def _parameters_from_sums(self, nk, sums, n_samples, dtype):
+        r"""The MAP M-step from the soft counts :math:`N_k`, the sums
+        :math:`\sum_n r_{nk} x_n` and :math:`N`: :math:`\mu_{kd} = (s_{kd} + a) / (N_k + 2a)`
+        and :math:`\pi_k \propto N_k + b`, in the given dtype."""
         a, b = self.pixel_prior, self.weight_prior
-        eps = np.finfo(X.dtype).eps
+        eps = np.finfo(dtype).eps
         # As for Gaussians: a component with no responsibility must not divide zero by zero.
-        nk = resp.sum(axis=0) + 10 * eps
-        means = (resp.T @ X + a) / (nk + 2 * a)[:, np.newaxis]
-        weights = (nk + b) / (X.shape[0] + self.n_components * b)
-        return weights / weights.sum(), np.clip(means, eps, 1 - eps).astype(X.dtype, copy=False)
+        nk = nk + 10 * eps
+        means = (sums + a) / (nk + 2 * a)[:, np.newaxis]
+        weights = (nk + b) / (n_samples + self.n_components * b)
+        weights /= weights.sum()
+        return weights.astype(dtype, copy=False), np.clip(means, eps, 1 - eps).astype(
+            dtype, copy=False)
 
     def _initialize(self, X, resp):
         self.weights_, self.means_ = self._start_weights_and_means(X, *self._update(X, resp))
@@ -284,15 +292,9 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
 
     def _m_step_from_moments(self, moments):
         """The M-step of :meth:`_update` from pooled moments (see :meth:`_moments`)."""
-        a, b = self.pixel_prior, self.weight_prior
-        dtype = self.means_.dtype
-        eps = np.finfo(dtype).eps
         nk = moments["count"]
-        sums = nk[:, np.newaxis] * moments["mean"]
-        means = (sums + a) / (nk + 10 * eps + 2 * a)[:, np.newaxis]
-        weights = (nk + 10 * eps + b) / (nk.sum() + self.n_components * b)
-        self.weights_ = (weights / weights.sum()).astype(dtype)
-        self.means_ = np.clip(means, eps, 1 - eps).astype(dtype)
+        self.weights_, self.means_ = self._parameters_from_sums(
+            nk, nk[:, np.newaxis] * moments["mean"], nk.sum(), self.means_.dtype)
 
     def _estimate_log_prob(self, X):
         return log_bernoulli_density(X, self.means_)

@@ -339,20 +339,28 @@ def estimate_gaussian_parameters(X, resp, reg_covar, covariance_type, *, centred
         centred = origin, X - origin
     origin, Xc = centred
     offsets = (resp.T @ Xc) / divisor[:, np.newaxis]
-    n_features = X.shape[1]
 
     if covariance_type == "full":
         covariances = full_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
-        # The diagonals as a writeable view: indexing with ranges builds index arrays.
-        np.einsum("kii->ki", covariances)[...] += reg_covar
     elif covariance_type == "tied":
         covariances = pooled_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
-        covariances.flat[:: n_features + 1] += reg_covar
     else:
-        covariances = diagonal_scatter(Xc, resp, divisor, offsets, reg_covar, origin) + reg_covar
-        if covariance_type == "spherical":
-            covariances = covariances.mean(axis=1)
-    return nk, offsets + origin, covariances
+        covariances = diagonal_scatter(Xc, resp, divisor, offsets, reg_covar, origin)
+    return nk, offsets + origin, _regularised(covariances, reg_covar, covariance_type)
+
+
+def _regularised(covariances, reg_covar, covariance_type):
+    """``reg_covar`` added to every variance of the ML scatters (full and tied in place;
+    the per-feature variances of ``diag`` averaged for ``spherical``)."""
+    if covariance_type == "full":
+        # The diagonals as a writeable view: indexing with ranges builds index arrays.
+        np.einsum("kii->ki", covariances)[...] += reg_covar
+        return covariances
+    if covariance_type == "tied":
+        covariances.flat[:: covariances.shape[0] + 1] += reg_covar
+        return covariances
+    covariances = covariances + reg_covar
+    return covariances.mean(axis=1) if covariance_type == "spherical" else covariances
 
 
 def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
@@ -789,27 +797,20 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
         else:
             weights = nk / nk.sum()
             divisor = np.maximum(nk, np.finfo(np.float64).tiny)
-            if self.covariance_type == "full":
-                covariances = scatter / divisor[:, None, None]
-                np.einsum("kii->ki", covariances)[...] += self.reg_covar
-            elif self.covariance_type == "tied":
+            if self.covariance_type == "tied":
                 covariances = scatter / nk.sum()
-                covariances.flat[:: means.shape[1] + 1] += self.reg_covar
             else:
-                covariances = scatter / divisor[:, None] + self.reg_covar
-                if self.covariance_type == "spherical":
-                    covariances = covariances.mean(axis=1)
-        self.weights_ = weights.astype(dtype)
-        self.means_ = means.astype(dtype)
-        self.covariances_ = covariances.astype(dtype)
-        self.precisions_cholesky_ = precision_cholesky(
-            self.covariances_, self.covariance_type, self.reg_covar
-        )
-        # partial_fit ends here (fit ends with _set_parameters, which sets it too): without
-        # this, precisions_ would be missing, or stale from the fit it continues.
-        self.precisions_ = precisions_from_cholesky(
-            self.precisions_cholesky_, self.covariance_type
-        )
+                covariances = scatter / divisor.reshape((-1,) + (1,) * (scatter.ndim - 1))
+            covariances = _regularised(covariances, self.reg_covar, self.covariance_type)
+        covariances = covariances.astype(dtype)
+        # _set_parameters also sets precisions_, which partial_fit (ending here) needs.
+        self._set_parameters({
+            "weights": weights.astype(dtype),
+            "means": means.astype(dtype),
+            "covariances": covariances,
+            "precisions_cholesky": precision_cholesky(
+                covariances, self.covariance_type, self.reg_covar),
+        })
 
     def _log_prior(self):
         """Log-density of the prior at the current parameters, constants included; zero
