@@ -42,6 +42,8 @@ analyse these formulas. Here
   the scatter of any number of copies of one point exactly zero.
 """
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "zero_below_resolution",
 ]
 
+@functools.lru_cache(maxsize=16)
 def spread_limit(dtype):
     r"""Largest :math:`\rho` for which a formula expanded about a common centre is used.
 
@@ -104,9 +107,11 @@ def zero_below_resolution(variances, means):
     ndarray of bool, shape (n_components, n_features)
         Where a variance was set to zero.
     """
-    resolution = (16 * np.finfo(variances.dtype).eps * np.abs(means)) ** 2
-    flat = variances <= resolution
-    variances[flat] = 0.0
+    resolution = np.abs(means)
+    resolution *= 16 * np.finfo(variances.dtype).eps
+    flat = variances <= np.square(resolution, out=resolution)
+    if flat.any():  # the masked assignment costs more than the test on small data
+        variances[flat] = 0.0
     return flat
 
 
@@ -124,10 +129,16 @@ def _inexact(shift_sq, variances, nk, means, floor):
     computation can tell a tiny spread from copies of one point.
     """
     eps = np.finfo(variances.dtype).eps
-    noise = (16 * eps * np.asarray(np.maximum(nk, 1))[..., np.newaxis] * np.abs(means)) ** 2
-    scale = np.maximum(variances, 0.0) + floor
+    # (16 eps max(N_k, 1) |mu|)^2 and max(variance, 0) + floor, with no more temporaries
+    # than needed: on small data each costs as much as its arithmetic.
+    noise = np.abs(means)
+    noise *= (16 * eps * np.maximum(nk, 1))[..., np.newaxis]
+    np.square(noise, out=noise)
+    scale = np.maximum(variances, 0.0)
+    scale += floor
+    scale *= spread_limit(variances.dtype)
     with np.errstate(invalid="ignore"):
-        return ~(shift_sq <= spread_limit(variances.dtype) * scale) | (variances <= noise)
+        return ~(shift_sq <= scale) | (variances <= noise)
 
 
 def _anchored_scatter(X, weights, nk, features=slice(None)):
@@ -183,17 +194,19 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
         np.multiply(resp[rows].T[:, :, np.newaxis], Xc[np.newaxis], out=weighted)
         scatter += np.matmul(weighted.transpose(0, 2, 1), Xc)
     shifted = means - centre
-    covariances = scatter / nk[:, None, None]
+    covariances = np.divide(scatter, nk[:, None, None], out=scatter)
     covariances -= shifted[:, :, np.newaxis] * shifted[:, np.newaxis, :]
     located = _located(means, origin)
-    inexact = _inexact(shifted**2, np.diagonal(covariances, axis1=1, axis2=2), nk, located,
-                       floor)
+    inexact = _inexact(np.square(shifted, out=shifted), covariances.diagonal(0, 1, 2), nk,
+                       located, floor)
     # The guards test first: on small data the loops' index arrays cost as much as the check.
     if inexact.any():
         for k in np.flatnonzero(inexact.any(axis=1)):
             covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
-    covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
-    variances = np.diagonal(covariances, axis1=1, axis2=2).copy()
+    # (S + S^T) / 2, in one buffer: NumPy copies the transposed operand that overlaps it.
+    covariances += covariances.swapaxes(1, 2)
+    covariances /= 2
+    variances = covariances.diagonal(0, 1, 2).copy()
     flat = zero_below_resolution(variances, located)
     if flat.any():
         for k, j in zip(*np.nonzero(flat), strict=True):
