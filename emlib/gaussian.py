@@ -190,9 +190,12 @@ def _diagonal_mahalanobis(X, means, precisions):
     is column-major, the layout the E-step wants (see :class:`emlib.em.MixtureEM`).
     """
     n_components = means.shape[0]
-    centre = means.mean(axis=0)
+    centre = np.add.reduce(means, axis=0) / n_components  # means.mean(axis=0)
     shifted = means - centre
-    constant = (shifted**2 * precisions).sum(axis=1)
+    # P_kd (mu_kd - c_d)^2: the constant term, and the ratio tested below.
+    ratios = np.square(shifted)
+    ratios *= precisions
+    constant = ratios.sum(axis=1)
     linear = -2.0 * (shifted * precisions).T
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
     for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
@@ -202,9 +205,10 @@ def _diagonal_mahalanobis(X, means, precisions):
         block += Xc @ precisions.T
         block += constant
         out[rows] = block
-    ratios = shifted**2 * precisions
-    far = np.flatnonzero((ratios > spread_limit(ratios.dtype)).any(axis=1))
-    for k in far:
+    far = ratios > spread_limit(ratios.dtype)
+    if not far.any():  # the common case, without building an index array
+        return out
+    for k in np.flatnonzero(far.any(axis=1)):
         deviations = X - means[k]
         deviations *= deviations
         out[:, k] = deviations @ precisions[k]
@@ -466,10 +470,10 @@ def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
         # One factor for all components: transform the centred data once. Column-major
         # output, so that each component's column is contiguous (see MixtureEM).
         # Far components are then evaluated directly, as in the full case.
-        centre = means.mean(axis=0)
+        centre = np.add.reduce(means, axis=0) / n_components  # means.mean(axis=0)
         mahalanobis = np.empty((n_components, n_samples), dtype=X.dtype).T
         XU, MU = (X - centre) @ U, (means - centre) @ U
-        far = _far_from_centre(MU)
+        far = set(_far_from_centre(MU).tolist())
         for k in range(n_components):
             if k in far:
                 _direct_mahalanobis(X, means[k], U, mahalanobis[:, k])

@@ -76,9 +76,15 @@ _BLOCK_ELEMENTS = 1 << 17
 
 def row_blocks(n_samples, width):
     """Slices of about ``_BLOCK_ELEMENTS / width`` rows (at least 64, so that wide data do
-    not cost a Python step per handful of rows) covering ``range(n_samples)``."""
+    not cost a Python step per handful of rows) covering ``range(n_samples)``; a single
+    ``slice(None)`` when one block holds them all."""
     step = max(64, _BLOCK_ELEMENTS // max(width, 1))
+    if n_samples <= step:  # small data: one block, without building a range
+        return _ALL_ROWS
     return [slice(start, start + step) for start in range(0, n_samples, step)]
+
+
+_ALL_ROWS = (slice(None),)
 
 
 def weighted_centre(nk, means):
@@ -227,19 +233,23 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0, origin=None):
     The parameters are those of :func:`full_scatter`.
     """
     centre = weighted_centre(nk, means)
-    second = np.zeros_like(means)
+    second = np.zeros(means.shape, dtype=means.dtype)
     for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
         Xc = X[rows] - centre
         Xc *= Xc
         second += resp[rows].T @ Xc
-    shifted = means - centre
-    variances = second / nk[:, np.newaxis] - shifted**2
+    shift_sq = np.square(means - centre)
+    variances = np.divide(second, nk[:, np.newaxis], out=second)
+    variances -= shift_sq
     located = _located(means, origin)
-    inexact = _inexact(shifted**2, variances, nk, located, floor)
-    for k in np.flatnonzero(inexact.any(axis=1)):
-        # Only the features that need it: in images most features of most components are fine.
-        features = np.flatnonzero(inexact[k])
-        variances[k, features] = np.diagonal(_anchored_scatter(X, resp[:, k], nk[k], features))
+    inexact = _inexact(shift_sq, variances, nk, located, floor)
+    if inexact.any():  # the test first, as in full_scatter
+        for k in np.flatnonzero(inexact.any(axis=1)):
+            # Only the features that need it: in images most features of most components
+            # are fine.
+            features = np.flatnonzero(inexact[k])
+            variances[k, features] = np.diagonal(
+                _anchored_scatter(X, resp[:, k], nk[k], features))
     zero_below_resolution(variances, located)
     return variances
 
@@ -264,8 +274,8 @@ def pooled_scatter(X, resp, nk, means, floor=0.0, origin=None):
     shifted = means - centre
     between = (nk * shifted.T) @ shifted
     pooled = (total - between) / nk.sum()
-    spread = np.diag(between) / nk.sum()
-    if _inexact(spread, np.diag(pooled), nk.sum(), _located(centre, origin), floor).any():
+    spread = between.diagonal() / nk.sum()
+    if _inexact(spread, pooled.diagonal(), nk.sum(), _located(centre, origin), floor).any():
         pooled = np.einsum(
             "k,kij->ij", nk, full_scatter(X, resp, nk, means, floor, origin)
         ) / nk.sum()

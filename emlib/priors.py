@@ -372,7 +372,7 @@ def map_parameters_from_moments(nk, xbar, scatter, prior, covariance_type, *, mu
     dtype = xbar.dtype
     K, D = xbar.shape
     kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
-    scale = prior.scale.astype(dtype)
+    scale = prior.scale.astype(dtype, copy=False)
     delta = xbar - mu0
     # Written as a step from xbar_k towards mu_0, exact for an empty component (mean mu_0).
     means = xbar - (kappa / (nk + kappa))[:, np.newaxis] * delta + origin
@@ -492,12 +492,12 @@ def log_prior_density(
     kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
     offsets = means - prior.mean
 
-    log_dirichlet = constants.log_dirichlet + float(np.sum(xlogy(alpha - 1, weights)))
+    log_dirichlet = constants.log_dirichlet + float(xlogy(alpha - 1, weights).sum())
     if covariance_type in ("full", "tied"):
         stack = U if covariance_type == "full" else U[np.newaxis]
         # log |Sigma^{-1}| = 2 sum log diag U; tr(Psi Sigma^{-1}) = ||L_Psi^T U||_F^2.
-        log_det_precision = 2 * np.log(np.diagonal(stack, axis1=1, axis2=2)).sum(axis=1)
-        trace = (np.swapaxes(stack, 1, 2) @ constants.scale_cholesky) ** 2
+        log_det_precision = 2 * np.log(stack.diagonal(0, 1, 2)).sum(axis=1)
+        trace = np.square(stack.swapaxes(1, 2) @ constants.scale_cholesky)
         log_wishart = (
             constants.log_covariance
             + 0.5 * (nu + D + 1) * log_det_precision
@@ -510,7 +510,7 @@ def log_prior_density(
         log_normal = (
             constants.log_normal
             + 0.5 * log_det_precision
-            - 0.5 * kappa * (projected**2).sum(axis=1)
+            - 0.5 * kappa * np.square(projected).sum(axis=1)
         )
         return float(log_dirichlet + log_wishart.sum() + log_normal.sum())
     variances = covariances if covariance_type == "diag" else covariances[:, np.newaxis]
