@@ -514,15 +514,20 @@ def log_prior_density(
         )
         return float(log_dirichlet + log_wishart.sum() + log_normal.sum())
     variances = covariances if covariance_type == "diag" else covariances[:, np.newaxis]
+    log_variances = np.log(variances)
     # Inverse-gamma densities of shape nu / 2 and scale s / 2.
     log_gamma = (
         constants.log_covariance
-        - (0.5 * nu + 1) * np.log(variances)
+        - (0.5 * nu + 1) * log_variances
         - 0.5 * prior.scale / variances
     )
+    # log |Sigma_k| = sum_d log sigma_kd^2; a spherical variance repeated D times, since
+    # D log sigma_k^2 would round differently from the sum.
+    if covariance_type != "diag":
+        log_variances = log_variances.repeat(D, axis=1)
     log_normal = (
         constants.log_normal
-        - 0.5 * np.broadcast_to(np.log(variances), (K, D)).sum(axis=1)
-        - 0.5 * kappa * (offsets**2 / variances).sum(axis=1)
+        - 0.5 * log_variances.sum(axis=1)
+        - 0.5 * kappa * (np.square(offsets) / variances).sum(axis=1)
     )
     return float(log_dirichlet + log_gamma.sum() + log_normal.sum())
