@@ -206,7 +206,7 @@ def _diagonal_mahalanobis(X, means, precisions):
         block += constant
         out[rows] = block
     far = ratios > spread_limit(ratios.dtype)
-    if not far.any():  # the common case, without building an index array
+    if not np.count_nonzero(far):  # the common case, without building an index array
         return out
     for k in np.flatnonzero(far.any(axis=1)):
         deviations = X - means[k]

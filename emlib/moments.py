@@ -116,7 +116,7 @@ def zero_below_resolution(variances, means):
     resolution = np.abs(means)
     resolution *= 16 * np.finfo(variances.dtype).eps
     flat = variances <= np.square(resolution, out=resolution)
-    if flat.any():  # the masked assignment costs more than the test on small data
+    if np.count_nonzero(flat):  # the masked assignment costs more than the test on small data
         variances[flat] = 0.0
     return flat
 
@@ -206,15 +206,20 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
     inexact = _inexact(np.square(shifted, out=shifted), covariances.diagonal(0, 1, 2), nk,
                        located, floor)
     # The guards test first: on small data the loops' index arrays cost as much as the check.
-    if inexact.any():
+    anchored = np.count_nonzero(inexact) > 0
+    if anchored:
         for k in np.flatnonzero(inexact.any(axis=1)):
             covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
     # (S + S^T) / 2, in one buffer: NumPy copies the transposed operand that overlaps it.
     covariances += covariances.swapaxes(1, 2)
     covariances /= 2
-    variances = covariances.diagonal(0, 1, 2).copy()
-    flat = zero_below_resolution(variances, located)
-    if flat.any():
+    # A variance below the resolution is also below the rounding level that _inexact tests
+    # (that bound is max(N_k, 1) >= 1 times larger, and rounding is monotone), so when no
+    # entry was inexact the diagonal is the one tested (symmetrising leaves it exact) and
+    # none is below the resolution.
+    if anchored:
+        variances = covariances.diagonal(0, 1, 2).copy()
+        flat = zero_below_resolution(variances, located)
         for k, j in zip(*np.nonzero(flat), strict=True):
             covariances[k, j, :] = 0.0
             covariances[k, :, j] = 0.0
@@ -243,14 +248,16 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0, origin=None):
     variances -= shift_sq
     located = _located(means, origin)
     inexact = _inexact(shift_sq, variances, nk, located, floor)
-    if inexact.any():  # the test first, as in full_scatter
+    # As in full_scatter: the test first, and with no inexact entry none is below the
+    # resolution either.
+    if np.count_nonzero(inexact):
         for k in np.flatnonzero(inexact.any(axis=1)):
             # Only the features that need it: in images most features of most components
             # are fine.
             features = np.flatnonzero(inexact[k])
             variances[k, features] = np.diagonal(
                 _anchored_scatter(X, resp[:, k], nk[k], features))
-    zero_below_resolution(variances, located)
+        zero_below_resolution(variances, located)
     return variances
 
 
@@ -275,7 +282,9 @@ def pooled_scatter(X, resp, nk, means, floor=0.0, origin=None):
     between = (nk * shifted.T) @ shifted
     pooled = (total - between) / nk.sum()
     spread = between.diagonal() / nk.sum()
-    if _inexact(spread, pooled.diagonal(), nk.sum(), _located(centre, origin), floor).any():
+    if np.count_nonzero(
+        _inexact(spread, pooled.diagonal(), nk.sum(), _located(centre, origin), floor)
+    ):
         pooled = np.einsum(
             "k,kij->ij", nk, full_scatter(X, resp, nk, means, floor, origin)
         ) / nk.sum()
