@@ -375,8 +375,9 @@ def map_parameters_from_moments(nk, xbar, scatter, prior, covariance_type, *, mu
     scale = prior.scale.astype(dtype, copy=False)
     delta = xbar - mu0
     # Written as a step from xbar_k towards mu_0, exact for an empty component (mean mu_0).
-    means = xbar - (kappa / (nk + kappa))[:, np.newaxis] * delta + origin
-    c = kappa * nk / (nk + kappa)
+    nk_kappa = nk + kappa
+    means = xbar - (kappa / nk_kappa)[:, np.newaxis] * delta + origin
+    c = kappa * nk / nk_kappa
 
     if covariance_type == "full":
         scatter = scatter + c[:, None, None] * delta[:, :, None] * delta[:, None, :]
@@ -492,7 +493,9 @@ def log_prior_density(
     kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
     offsets = means - prior.mean
 
-    log_dirichlet = constants.log_dirichlet + float(xlogy(alpha - 1, weights).sum())
+    log_dirichlet = constants.log_dirichlet
+    if alpha != 1:  # with the default alpha = 1 every term (alpha - 1) log pi_k is zero
+        log_dirichlet += float(xlogy(alpha - 1, weights).sum())
     if covariance_type in ("full", "tied"):
         stack = U if covariance_type == "full" else U[np.newaxis]
         # log |Sigma^{-1}| = 2 sum log diag U; tr(Psi Sigma^{-1}) = ||L_Psi^T U||_F^2.
@@ -503,9 +506,8 @@ def log_prior_density(
             + 0.5 * (nu + D + 1) * log_det_precision
             - 0.5 * trace.sum(axis=(1, 2))
         )
-        if covariance_type == "tied":
+        if covariance_type == "tied":  # the log-determinant broadcasts below by itself
             stack = np.broadcast_to(stack, (K, D, D))
-            log_det_precision = np.broadcast_to(log_det_precision, (K,))
         projected = np.einsum("ki,kij->kj", offsets, stack)
         log_normal = (
             constants.log_normal
