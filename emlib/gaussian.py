@@ -466,20 +466,20 @@ def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
         log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
         mahalanobis = _full_mahalanobis(X, means, U)
     elif covariance_type == "tied":
-        log_det = np.log(np.diag(U)).sum()
+        log_det = np.log(U.diagonal()).sum()
         # One factor for all components: transform the centred data once. Column-major
         # output, so that each component's column is contiguous (see MixtureEM).
         # Far components are then evaluated directly, as in the full case.
         centre = np.add.reduce(means, axis=0) / n_components  # means.mean(axis=0)
         mahalanobis = np.empty((n_components, n_samples), dtype=X.dtype).T
         XU, MU = (X - centre) @ U, (means - centre) @ U
-        far = set(_far_from_centre(MU).tolist())
-        for k in range(n_components):
-            if k in far:
-                _direct_mahalanobis(X, means[k], U, mahalanobis[:, k])
-            else:
-                y = XU - MU[k]
-                mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
+        # All components of a block of rows at once: the rows of y_nk = x_n U - mu_k U
+        # stacked into one contiguous (n K, D) array, each summed as its own row.
+        for rows in row_blocks(n_samples, n_components * n_features):
+            y = (XU[rows, np.newaxis, :] - MU).reshape(-1, n_features)
+            mahalanobis[rows] = np.einsum("ij,ij->i", y, y).reshape(-1, n_components)
+        for k in _far_from_centre(MU):
+            _direct_mahalanobis(X, means[k], U, mahalanobis[:, k])
     else:
         # A spherical precision is a diagonal one with equal entries.
         precisions = np.broadcast_to(
