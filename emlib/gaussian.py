@@ -157,10 +157,8 @@ def _full_mahalanobis(X, means, U):
         Y += offsets.reshape(width)
         Y *= Y
         out[rows] = Y @ blocks
-    far = _far_from_centre(offsets)
-    if far.size:
-        for k in far:
-            _direct_mahalanobis(X, means[k], U[k], out[:, k])
+    for k in _far_from_centre(offsets):
+        _direct_mahalanobis(X, means[k], U[k], out[:, k])
     return out
 
 
