@@ -145,9 +145,11 @@ def _full_mahalanobis(X, means, U):
     """
     n_components, n_features = means.shape
     width = n_components * n_features
-    centre = means.mean(axis=0)
+    # The sum and division of means.mean(axis=0), without its overhead (small data).
+    centre = np.add.reduce(means, axis=0) / n_components
     factors = U.transpose(1, 0, 2).reshape(n_features, width)
-    offsets = -np.einsum("ki,kij->kj", means - centre, U)
+    offsets = np.einsum("ki,kij->kj", means - centre, U)
+    np.negative(offsets, out=offsets)
     blocks = _block_indicator(n_components, n_features, X.dtype)
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
     for rows in row_blocks(X.shape[0], width):
@@ -163,7 +165,8 @@ def _full_mahalanobis(X, means, U):
 def _far_from_centre(offsets):
     """Components whose mean lies more than ``spread_limit`` of their own standard units
     from the centre, given the offsets (mu_k - c)^T U_k, one row per component."""
-    return np.flatnonzero((offsets**2).sum(axis=1) > spread_limit(offsets.dtype) ** 2)
+    lengths = np.square(offsets).sum(axis=1)
+    return (lengths > spread_limit(offsets.dtype) ** 2).nonzero()[0]
 
 
 def _direct_mahalanobis(X, mean, U, out):
@@ -185,9 +188,12 @@ def _diagonal_mahalanobis(X, means, precisions):
     is column-major, the layout the E-step wants (see :class:`emlib.em.MixtureEM`).
     """
     n_components = means.shape[0]
-    centre = means.mean(axis=0)
+    centre = np.add.reduce(means, axis=0) / n_components  # means.mean(axis=0)
     shifted = means - centre
-    constant = (shifted**2 * precisions).sum(axis=1)
+    # P_kd (mu_kd - c_d)^2: the constant term, and the ratio tested below.
+    ratios = np.square(shifted)
+    ratios *= precisions
+    constant = ratios.sum(axis=1)
     linear = -2.0 * (shifted * precisions).T
     out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
     for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
@@ -197,9 +203,10 @@ def _diagonal_mahalanobis(X, means, precisions):
         block += Xc @ precisions.T
         block += constant
         out[rows] = block
-    ratios = shifted**2 * precisions
-    far = np.flatnonzero((ratios > spread_limit(ratios.dtype)).any(axis=1))
-    for k in far:
+    far = ratios > spread_limit(ratios.dtype)
+    if not np.count_nonzero(far):  # the common case, without building an index array
+        return out
+    for k in np.flatnonzero(far.any(axis=1)):
         deviations = X - means[k]
         deviations *= deviations
         out[:, k] = deviations @ precisions[k]
@@ -353,8 +360,11 @@ def _regularised(covariances, reg_covar, covariance_type):
     """``reg_covar`` added to every variance of the ML scatters (full and tied in place;
     the per-feature variances of ``diag`` averaged for ``spherical``)."""
     if covariance_type == "full":
-        # The diagonals as a writeable view: indexing with ranges builds index arrays.
-        np.einsum("kii->ki", covariances)[...] += reg_covar
+        # The diagonals as a strided view of the contiguous stack: indexing with ranges
+        # builds index arrays.
+        covariances = np.ascontiguousarray(covariances)
+        n_features = covariances.shape[-1]
+        covariances.reshape(len(covariances), -1)[:, :: n_features + 1] += reg_covar
         return covariances
     if covariance_type == "tied":
         covariances.flat[:: covariances.shape[0] + 1] += reg_covar
@@ -388,15 +398,13 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
         # L_ii^2 / Sigma_ii is the share of feature i's variance not explained by the
         # features before it; at rounding level the matrix is singular in all but name
         # (a component flattened onto a line or plane), whatever the units of the data.
-        explained = np.diagonal(cov_chol, axis1=1, axis2=2) ** 2
-        if (
-            np.min(explained / np.diagonal(stack, axis1=1, axis2=2))
-            <= 16 * np.finfo(stack.dtype).eps
-        ):
+        explained = np.square(cov_chol.diagonal(0, 1, 2))
+        explained /= stack.diagonal(0, 1, 2)
+        if explained.min() <= 16 * np.finfo(stack.dtype).eps:
             raise _collapse_error(reg_covar)
-        factors = np.swapaxes(np.linalg.inv(cov_chol), 1, 2)
+        factors = np.linalg.inv(cov_chol).swapaxes(1, 2)
         return factors if covariance_type == "full" else factors[0]
-    if not np.all(covariances > 0):
+    if not covariances.min() > 0:  # also false for a nan
         raise _collapse_error(reg_covar)
     return 1.0 / np.sqrt(covariances)
 
@@ -418,7 +426,11 @@ def log_gaussian_density(X, means, precisions_cholesky, covariance_type):
     """
     mahalanobis, log_det = mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type)
     # math.log keeps a Python float, which does not promote float32 arrays to float64.
-    return -0.5 * (X.shape[1] * math.log(2 * math.pi) + mahalanobis) + log_det
+    # In place, in the order of -0.5 (D log 2 pi + delta) + log det U.
+    mahalanobis += X.shape[1] * math.log(2 * math.pi)
+    mahalanobis *= -0.5
+    mahalanobis += log_det
+    return mahalanobis
 
 
 def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
@@ -452,20 +464,20 @@ def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
         log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
         mahalanobis = _full_mahalanobis(X, means, U)
     elif covariance_type == "tied":
-        log_det = np.log(np.diag(U)).sum()
+        log_det = np.log(U.diagonal()).sum()
         # One factor for all components: transform the centred data once. Column-major
         # output, so that each component's column is contiguous (see MixtureEM).
         # Far components are then evaluated directly, as in the full case.
-        centre = means.mean(axis=0)
+        centre = np.add.reduce(means, axis=0) / n_components  # means.mean(axis=0)
         mahalanobis = np.empty((n_components, n_samples), dtype=X.dtype).T
         XU, MU = (X - centre) @ U, (means - centre) @ U
-        far = _far_from_centre(MU)
-        for k in range(n_components):
-            if k in far:
-                _direct_mahalanobis(X, means[k], U, mahalanobis[:, k])
-            else:
-                y = XU - MU[k]
-                mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
+        # All components of a block of rows at once: the rows of y_nk = x_n U - mu_k U
+        # stacked into one contiguous (n K, D) array, each summed as its own row.
+        for rows in row_blocks(n_samples, n_components * n_features):
+            y = (XU[rows, np.newaxis, :] - MU).reshape(-1, n_features)
+            mahalanobis[rows] = np.einsum("ij,ij->i", y, y).reshape(-1, n_components)
+        for k in _far_from_centre(MU):
+            _direct_mahalanobis(X, means[k], U, mahalanobis[:, k])
     else:
         # A spherical precision is a diagonal one with equal entries.
         precisions = np.broadcast_to(

@@ -42,6 +42,8 @@ analyse these formulas. Here
   the scatter of any number of copies of one point exactly zero.
 """
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "zero_below_resolution",
 ]
 
+@functools.lru_cache(maxsize=16)
 def spread_limit(dtype):
     r"""Largest :math:`\rho` for which a formula expanded about a common centre is used.
 
@@ -73,9 +76,15 @@ _BLOCK_ELEMENTS = 1 << 17
 
 def row_blocks(n_samples, width):
     """Slices of about ``_BLOCK_ELEMENTS / width`` rows (at least 64, so that wide data do
-    not cost a Python step per handful of rows) covering ``range(n_samples)``."""
+    not cost a Python step per handful of rows) covering ``range(n_samples)``; a single
+    ``slice(None)`` when one block holds them all."""
     step = max(64, _BLOCK_ELEMENTS // max(width, 1))
+    if n_samples <= step:  # small data: one block, without building a range
+        return _ALL_ROWS
     return [slice(start, start + step) for start in range(0, n_samples, step)]
+
+
+_ALL_ROWS = (slice(None),)
 
 
 def weighted_centre(nk, means):
@@ -104,9 +113,11 @@ def zero_below_resolution(variances, means):
     ndarray of bool, shape (n_components, n_features)
         Where a variance was set to zero.
     """
-    resolution = (16 * np.finfo(variances.dtype).eps * np.abs(means)) ** 2
-    flat = variances <= resolution
-    variances[flat] = 0.0
+    resolution = np.abs(means)
+    resolution *= 16 * np.finfo(variances.dtype).eps
+    flat = variances <= np.square(resolution, out=resolution)
+    if np.count_nonzero(flat):  # the masked assignment costs more than the test on small data
+        variances[flat] = 0.0
     return flat
 
 
@@ -124,10 +135,16 @@ def _inexact(shift_sq, variances, nk, means, floor):
     computation can tell a tiny spread from copies of one point.
     """
     eps = np.finfo(variances.dtype).eps
-    noise = (16 * eps * np.asarray(np.maximum(nk, 1))[..., np.newaxis] * np.abs(means)) ** 2
-    scale = np.maximum(variances, 0.0) + floor
+    # (16 eps max(N_k, 1) |mu|)^2 and max(variance, 0) + floor, with no more temporaries
+    # than needed: on small data each costs as much as its arithmetic.
+    noise = np.abs(means)
+    noise *= (16 * eps * np.maximum(nk, 1))[..., np.newaxis]
+    np.square(noise, out=noise)
+    scale = np.maximum(variances, 0.0)
+    scale += floor
+    scale *= spread_limit(variances.dtype)
     with np.errstate(invalid="ignore"):
-        return ~(shift_sq <= spread_limit(variances.dtype) * scale) | (variances <= noise)
+        return ~(shift_sq <= scale) | (variances <= noise)
 
 
 def _anchored_scatter(X, weights, nk, features=slice(None)):
@@ -183,19 +200,26 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
         np.multiply(resp[rows].T[:, :, np.newaxis], Xc[np.newaxis], out=weighted)
         scatter += np.matmul(weighted.transpose(0, 2, 1), Xc)
     shifted = means - centre
-    covariances = scatter / nk[:, None, None]
+    covariances = np.divide(scatter, nk[:, None, None], out=scatter)
     covariances -= shifted[:, :, np.newaxis] * shifted[:, np.newaxis, :]
     located = _located(means, origin)
-    inexact = _inexact(shifted**2, np.diagonal(covariances, axis1=1, axis2=2), nk, located,
-                       floor)
+    inexact = _inexact(np.square(shifted, out=shifted), covariances.diagonal(0, 1, 2), nk,
+                       located, floor)
     # The guards test first: on small data the loops' index arrays cost as much as the check.
-    if inexact.any():
+    anchored = np.count_nonzero(inexact) > 0
+    if anchored:
         for k in np.flatnonzero(inexact.any(axis=1)):
             covariances[k] = _anchored_scatter(X, resp[:, k], nk[k])
-    covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
-    variances = np.diagonal(covariances, axis1=1, axis2=2).copy()
-    flat = zero_below_resolution(variances, located)
-    if flat.any():
+    # (S + S^T) / 2, in one buffer: NumPy copies the transposed operand that overlaps it.
+    covariances += covariances.swapaxes(1, 2)
+    covariances /= 2
+    # A variance below the resolution is also below the rounding level that _inexact tests
+    # (that bound is max(N_k, 1) >= 1 times larger, and rounding is monotone), so when no
+    # entry was inexact the diagonal is the one tested (symmetrising leaves it exact) and
+    # none is below the resolution.
+    if anchored:
+        variances = covariances.diagonal(0, 1, 2).copy()
+        flat = zero_below_resolution(variances, located)
         for k, j in zip(*np.nonzero(flat), strict=True):
             covariances[k, j, :] = 0.0
             covariances[k, :, j] = 0.0
@@ -214,20 +238,26 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0, origin=None):
     The parameters are those of :func:`full_scatter`.
     """
     centre = weighted_centre(nk, means)
-    second = np.zeros_like(means)
+    second = np.zeros(means.shape, dtype=means.dtype)
     for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
         Xc = X[rows] - centre
         Xc *= Xc
         second += resp[rows].T @ Xc
-    shifted = means - centre
-    variances = second / nk[:, np.newaxis] - shifted**2
+    shift_sq = np.square(means - centre)
+    variances = np.divide(second, nk[:, np.newaxis], out=second)
+    variances -= shift_sq
     located = _located(means, origin)
-    inexact = _inexact(shifted**2, variances, nk, located, floor)
-    for k in np.flatnonzero(inexact.any(axis=1)):
-        # Only the features that need it: in images most features of most components are fine.
-        features = np.flatnonzero(inexact[k])
-        variances[k, features] = np.diagonal(_anchored_scatter(X, resp[:, k], nk[k], features))
-    zero_below_resolution(variances, located)
+    inexact = _inexact(shift_sq, variances, nk, located, floor)
+    # As in full_scatter: the test first, and with no inexact entry none is below the
+    # resolution either.
+    if np.count_nonzero(inexact):
+        for k in np.flatnonzero(inexact.any(axis=1)):
+            # Only the features that need it: in images most features of most components
+            # are fine.
+            features = np.flatnonzero(inexact[k])
+            variances[k, features] = np.diagonal(
+                _anchored_scatter(X, resp[:, k], nk[k], features))
+        zero_below_resolution(variances, located)
     return variances
 
 
@@ -251,8 +281,10 @@ def pooled_scatter(X, resp, nk, means, floor=0.0, origin=None):
     shifted = means - centre
     between = (nk * shifted.T) @ shifted
     pooled = (total - between) / nk.sum()
-    spread = np.diag(between) / nk.sum()
-    if _inexact(spread, np.diag(pooled), nk.sum(), _located(centre, origin), floor).any():
+    spread = between.diagonal() / nk.sum()
+    if np.count_nonzero(
+        _inexact(spread, pooled.diagonal(), nk.sum(), _located(centre, origin), floor)
+    ):
         pooled = np.einsum(
             "k,kij->ij", nk, full_scatter(X, resp, nk, means, floor, origin)
         ) / nk.sum()

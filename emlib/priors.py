@@ -372,11 +372,12 @@ def map_parameters_from_moments(nk, xbar, scatter, prior, covariance_type, *, mu
     dtype = xbar.dtype
     K, D = xbar.shape
     kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
-    scale = prior.scale.astype(dtype)
+    scale = prior.scale.astype(dtype, copy=False)
     delta = xbar - mu0
     # Written as a step from xbar_k towards mu_0, exact for an empty component (mean mu_0).
-    means = xbar - (kappa / (nk + kappa))[:, np.newaxis] * delta + origin
-    c = kappa * nk / (nk + kappa)
+    nk_kappa = nk + kappa
+    means = xbar - (kappa / nk_kappa)[:, np.newaxis] * delta + origin
+    c = kappa * nk / nk_kappa
 
     if covariance_type == "full":
         scatter = scatter + c[:, None, None] * delta[:, :, None] * delta[:, None, :]
@@ -492,37 +493,43 @@ def log_prior_density(
     kappa, nu, alpha = prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration
     offsets = means - prior.mean
 
-    log_dirichlet = constants.log_dirichlet + float(np.sum(xlogy(alpha - 1, weights)))
+    log_dirichlet = constants.log_dirichlet
+    if alpha != 1:  # with the default alpha = 1 every term (alpha - 1) log pi_k is zero
+        log_dirichlet += float(xlogy(alpha - 1, weights).sum())
     if covariance_type in ("full", "tied"):
         stack = U if covariance_type == "full" else U[np.newaxis]
         # log |Sigma^{-1}| = 2 sum log diag U; tr(Psi Sigma^{-1}) = ||L_Psi^T U||_F^2.
-        log_det_precision = 2 * np.log(np.diagonal(stack, axis1=1, axis2=2)).sum(axis=1)
-        trace = (np.swapaxes(stack, 1, 2) @ constants.scale_cholesky) ** 2
+        log_det_precision = 2 * np.log(stack.diagonal(0, 1, 2)).sum(axis=1)
+        trace = np.square(stack.swapaxes(1, 2) @ constants.scale_cholesky)
         log_wishart = (
             constants.log_covariance
             + 0.5 * (nu + D + 1) * log_det_precision
             - 0.5 * trace.sum(axis=(1, 2))
         )
-        if covariance_type == "tied":
+        if covariance_type == "tied":  # the log-determinant broadcasts below by itself
             stack = np.broadcast_to(stack, (K, D, D))
-            log_det_precision = np.broadcast_to(log_det_precision, (K,))
         projected = np.einsum("ki,kij->kj", offsets, stack)
         log_normal = (
             constants.log_normal
             + 0.5 * log_det_precision
-            - 0.5 * kappa * (projected**2).sum(axis=1)
+            - 0.5 * kappa * np.square(projected).sum(axis=1)
         )
         return float(log_dirichlet + log_wishart.sum() + log_normal.sum())
     variances = covariances if covariance_type == "diag" else covariances[:, np.newaxis]
+    log_variances = np.log(variances)
     # Inverse-gamma densities of shape nu / 2 and scale s / 2.
     log_gamma = (
         constants.log_covariance
-        - (0.5 * nu + 1) * np.log(variances)
+        - (0.5 * nu + 1) * log_variances
         - 0.5 * prior.scale / variances
     )
+    # log |Sigma_k| = sum_d log sigma_kd^2; a spherical variance repeated D times, since
+    # D log sigma_k^2 would round differently from the sum.
+    if covariance_type != "diag":
+        log_variances = log_variances.repeat(D, axis=1)
     log_normal = (
         constants.log_normal
-        - 0.5 * np.broadcast_to(np.log(variances), (K, D)).sum(axis=1)
-        - 0.5 * kappa * (offsets**2 / variances).sum(axis=1)
+        - 0.5 * log_variances.sum(axis=1)
+        - 0.5 * kappa * (np.square(offsets) / variances).sum(axis=1)
     )
     return float(log_dirichlet + log_gamma.sum() + log_normal.sum())

@@ -11,6 +11,7 @@ from scipy import stats
 from scipy.special import logsumexp, softmax
 from sklearn.exceptions import ConvergenceWarning
 
+import emlib.em
 from emlib import BernoulliMixture, GaussianMixture, KMeans
 from emlib.datasets import three_blobs_2d
 from emlib.em import elbo, kl_divergence, log_normalize
@@ -245,3 +246,19 @@ def test_a_refit_sees_data_changed_in_place(prior):
     fresh = GaussianMixture(3, random_state=0, prior=prior).fit(X.copy())
     np.testing.assert_array_equal(refit.means_, fresh.means_)
     np.testing.assert_array_equal(refit.covariances_, fresh.covariances_)
+
+
+def test_without_progress_no_progress_bar_is_made(monkeypatch):
+    """A disabled bar still formats its postfix in every iteration, a tenth of an
+    iteration on small data: without ``progress`` the loop makes none at all."""
+
+    def no_bar(*args, **kwargs):
+        raise AssertionError("a progress bar was made")
+
+    monkeypatch.setattr(emlib.em, "tqdm", no_bar)
+    X, _ = three_blobs_2d(100, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GaussianMixture(2, max_iter=5, random_state=0).fit(X)
+        with pytest.raises(AssertionError, match="a progress bar was made"):
+            GaussianMixture(2, max_iter=5, random_state=0, progress=True).fit(X)

@@ -17,7 +17,14 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from emlib import GaussianMixture
 from emlib.gaussian import estimate_gaussian_parameters
-from emlib.moments import diagonal_scatter, full_scatter, pooled_scatter, spread_limit
+from emlib.moments import (
+    _inexact,
+    diagonal_scatter,
+    full_scatter,
+    pooled_scatter,
+    spread_limit,
+    zero_below_resolution,
+)
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 DTYPES = [np.float64, np.float32]
@@ -327,3 +334,21 @@ def test_a_component_on_copies_of_one_point_is_a_collapse(dtype, covariance_type
     fitted = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(x)
     spike = int(np.argmax(fitted.means_[:, 0]))
     assert np.ravel(fitted.covariances_)[spike] == pytest.approx(1e-6, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_variance_below_the_resolution_is_also_inexact(dtype):
+    """full_scatter and diagonal_scatter look for variances below the data's resolution
+    only when some entry was inexact; that skips nothing only if every such variance is
+    itself inexact (at or below the rounding level of a mean of max(N_k, 1) numbers)."""
+    rng = np.random.default_rng(0)
+    shape = (5000, 3)
+    means = (rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 8, shape)).astype(dtype)
+    resolution = (16 * np.finfo(dtype).eps * np.abs(means.astype(np.float64))) ** 2
+    # On both sides of the bound, counts below and above one.
+    variances = (resolution * rng.uniform(0.0, 2.0, shape)).astype(dtype)
+    counts = rng.uniform(0.0, 50.0, shape[0]).astype(dtype)
+    flat = zero_below_resolution(variances.copy(), means)
+    inexact = _inexact(np.zeros_like(variances), variances, counts, means, 0.0)
+    assert 0 < flat.sum() < flat.size
+    assert np.all(inexact[flat])
