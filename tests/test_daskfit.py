@@ -14,6 +14,7 @@ import dask.array as da
 import distributed
 import numpy as np
 import pytest
+from fit_comparison import parameters, relative_difference
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import emlib.daskfit
@@ -41,17 +42,6 @@ def blobs(n=300, offset=0.0, seed=0, dtype=np.float64):
 def binary(n=300, seed=0):
     X = make_binary_patterns(n_samples=n, random_state=seed)[0]
     return X.astype(np.float64)
-
-
-def relative_difference(a, b):
-    """Largest difference relative to the parameter's scale (its largest magnitude)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
-
-
-def parameters(model):
-    names = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
-    return {name: getattr(model, name) for name in names if hasattr(model, name)}
 
 
 def assert_same_fit(dask_model, numpy_model, tol):

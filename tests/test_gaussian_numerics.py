@@ -212,6 +212,45 @@ def test_moments_match_the_two_pass_definition(dtype):
     )
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_moments_when_only_some_features_need_the_exact_computation(dtype):
+    """One component lies far away in feature 0 only, and feature 3 is constant (as the
+    border pixels of images are): the rows and columns of those features are recomputed
+    exactly, and every entry, the mixed ones included, matches the definition."""
+    rng = np.random.default_rng(4)
+    near = rng.normal(0, 1, (300, 4))
+    far = rng.normal(0, 1, (100, 4)) * [0.1, 1, 1, 1] + [5e3, 0, 0, 0]
+    X = np.r_[near, far]
+    X[:, 3] = 0.0
+    X = X.astype(dtype)
+    resp = np.zeros((400, 3), dtype=dtype)
+    resp[:300, 1:] = rng.dirichlet(np.ones(2), size=300)
+    resp[300:] = [0.98, 0.01, 0.01]
+    nk = resp.sum(axis=0)
+    means = (resp.T @ X) / nk[:, None]
+    X64, r64 = X.astype(np.float64), resp.astype(np.float64)
+    m64 = (r64.T @ X64) / r64.sum(axis=0)[:, None]  # the definition's means, in float64
+    reference = np.stack(
+        [((r64[:, k] * (X64 - m64[k]).T) @ (X64 - m64[k])) / r64[:, k].sum() for k in range(3)]
+    )
+    rtol = 50 * spread_limit(dtype) * np.finfo(dtype).eps
+    scale = np.sqrt(np.einsum("kii->ki", reference))
+    bound = rtol * (scale[:, :, None] * scale[:, None, :])
+    full = full_scatter(X, resp, nk, means)
+    assert np.all(np.abs(full - reference) <= bound)
+    assert np.all(full[:, 3, :] == 0) and np.all(full[:, :, 3] == 0)
+    np.testing.assert_array_equal(full, np.swapaxes(full, 1, 2))
+    diagonal = diagonal_scatter(X, resp, nk, means)
+    np.testing.assert_allclose(diagonal, np.einsum("kii->ki", reference), rtol=rtol)
+    assert np.all(diagonal[:, 3] == 0)
+    # Without the exact rows the far feature's variance would have lost its digits: the
+    # shifted formula's ratio exceeds the limit there, and only there.
+    centre = (nk @ means.astype(np.float64)) / nk.sum()
+    ratio = (m64 - centre) ** 2 / np.maximum(np.einsum("kii->ki", reference), 1e-300)
+    assert ratio[:, 0].max() > spread_limit(dtype)
+    assert ratio[:, 1:3].max() < spread_limit(dtype)
+
+
 # ---------------------------------------------------------------- invariances (hypothesis)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from fit_comparison import parameters, relative_difference
 from sklearn.utils import check_random_state
 
 import emlib.em
@@ -29,16 +30,6 @@ def blobs(n=600, seed=0, offset=0.0, dtype=np.float64):
 
 def binary(n=400, seed=0):
     return make_binary_patterns(n_samples=n, random_state=seed)[0].astype(np.float64)
-
-
-def relative_difference(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
-
-
-def parameters(model):
-    names = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
-    return {name: getattr(model, name) for name in names if hasattr(model, name)}
 
 
 # ---------------------------------------------------------------------------- (a)
