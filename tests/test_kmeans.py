@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
+from emlib.kmeans import _column_variances
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +266,16 @@ def test_data_far_from_the_origin_cluster_as_at_the_origin(dtype, offset):
     assert ours.inertia_ == pytest.approx(reference.inertia_, rel=1e-3)
     np.testing.assert_array_equal(ours.predict(far), reference.labels_)
     assert -ours.score(far) == pytest.approx(reference.inertia_, rel=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 2), (1000, 1), (5000, 10), (3001, 784)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_variances_equal_numpys_bit_for_bit(dtype, shape, order):
+    # Far from the origin, so that the order of the sums shows in the last bits.
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.normal(1e3, 1.0, shape), dtype=dtype, order=order)
+    variances = _column_variances(X, X.mean(axis=0))
+    expected = np.var(X, axis=0)
+    assert variances.dtype == expected.dtype
+    np.testing.assert_array_equal(variances, expected)
