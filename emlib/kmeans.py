@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .lloyd import lloyd_step, one_blas_thread
+from .lloyd import lloyd_step, nearest_from_expansion, one_blas_thread
 from .moments import spread_limit
 
 __all__ = ["KMeans"]
@@ -53,13 +53,20 @@ def squared_distances(X, centers):
     distances (each term is rounded relative to :math:`\lVert x \rVert^2`), so both sides
     are first moved to the mean of the centres, which changes no distance.
     """
+    d2, x_sq, centers_sq = _expansion(X, centers)
+    d2 += x_sq[:, np.newaxis]
+    d2 += centers_sq
+    return np.maximum(d2, 0.0, out=d2)
+
+
+def _expansion(X, centers):
+    r"""The terms of :func:`squared_distances` about the centres' mean :math:`c`:
+    :math:`-2 (x_n - c)^\top (\mu_k - c)`, :math:`\lVert x_n - c \rVert^2` and
+    :math:`\lVert \mu_k - c \rVert^2`."""
     shift = centers.mean(axis=0)
     X = X - shift
     centers = centers - shift
-    d2 = X @ (-2.0 * centers).T
-    d2 += np.einsum("ij,ij->i", X, X)[:, np.newaxis]
-    d2 += (centers * centers).sum(axis=1)
-    return np.maximum(d2, 0.0, out=d2)
+    return X @ (-2.0 * centers).T, np.einsum("ij,ij->i", X, X), (centers * centers).sum(axis=1)
 
 
 # Rows per block of _column_variances: 256 KiB of float64 deviations, which stay in cache.
@@ -329,11 +336,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         unlike the step, so the reported inertia keeps its digits; one pass gives the labels
         too.
         """
-        d2 = squared_distances(X, centers)
-        if not strict:
-            # The last update moved the centres: re-assign so labels match them.
-            labels = d2.argmin(axis=1)
-        return labels, float(d2[np.arange(X.shape[0]), labels].sum())
+        # When the last update moved the centres (not strict), re-assign so that the labels
+        # match them; else the labels stand and only their distances are wanted.
+        labels, own = nearest_from_expansion(*_expansion(X, centers),
+                                             None if not strict else labels)
+        return labels, float(own.sum())
 
     def _warn_if_too_few_distinct_points(self, X):
         # Identical points always share their nearest centre, so with fewer distinct points

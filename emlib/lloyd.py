@@ -26,6 +26,10 @@ thing:
 The two agree up to the order in which floating-point sums are taken; on data whose sums
 are exact (0/1 images in float64) they agree bit for bit. :func:`lloyd_step` uses the
 kernel when Numba is installed and the fallback otherwise.
+
+:func:`nearest_from_expansion` finishes the expanded distances of a fit's final assignment
+(:func:`emlib.kmeans.squared_distances`): the nearest centre of every point and its
+distance, with the same bits as the NumPy expressions it replaces, in one pass.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ except ImportError:  # The package works without Numba, more slowly.
     numba = None
 
 __all__ = ["BLOCK_ROWS", "HAVE_NUMBA", "N_GROUPS", "PARALLEL_WORK", "lloyd_step",
-           "lloyd_step_compiled", "lloyd_step_numpy", "one_blas_thread"]
+           "lloyd_step_compiled", "lloyd_step_numpy", "nearest_from_expansion",
+           "one_blas_thread"]
 
 # A block of 256 rows of 784 float64 features and its distances to 20 centres take about
 # 1.6 MB, which stays in a core's L2 cache between the product and the sums.
@@ -209,6 +214,77 @@ def one_blas_thread():
     if not HAVE_NUMBA:
         return nullcontext()
     return _threadpool_controller().limit(limits=1, user_api="blas")
+
+
+def _nearest_from_expansion_numpy(partial, x_sq, centers_sq, labels):
+    d2 = partial
+    d2 += x_sq[:, np.newaxis]
+    d2 += centers_sq
+    np.maximum(d2, 0.0, out=d2)
+    if labels is None:
+        labels = d2.argmin(axis=1)
+    return labels, d2[np.arange(d2.shape[0]), labels]
+
+
+if HAVE_NUMBA:
+
+    @numba.njit(cache=True, nogil=True)
+    def _nearest_from_expansion_kernel(partial, x_sq, centers_sq, labels, own, assign):
+        n_clusters = centers_sq.shape[0]
+        for n in range(partial.shape[0]):
+            best = labels[n]
+            best_value = 0.0
+            for k in range(n_clusters):
+                # The operations of the NumPy version, in its order: the same roundings.
+                value = (partial[n, k] + x_sq[n]) + centers_sq[k]
+                # np.maximum(value, 0.0): keeps a nan, and -0.0 (as np.maximum does).
+                if not (value >= 0.0 or value != value):
+                    value = 0.0
+                if assign:
+                    # argmin: the first nan if there is one, else the first smallest.
+                    if k == 0 or value < best_value or (value != value
+                                                        and best_value == best_value):
+                        best = k
+                        best_value = value
+                elif k == best:
+                    best_value = value
+            labels[n] = best
+            own[n] = best_value
+
+
+def nearest_from_expansion(partial, x_sq, centers_sq, labels=None):
+    r"""Nearest centres and their squared distances from the terms of the expansion.
+
+    With :math:`d_{nk} = \max(p_{nk} + \lVert x_n \rVert^2 + \lVert \mu_k \rVert^2, 0)`
+    and :math:`p_{nk} = -2\, x_n^\top \mu_k`, returns :math:`z_n = \operatorname{arg\,min}_k
+    d_{nk}` and :math:`d_{n z_n}`, bit for bit as NumPy's ``d2 += x_sq[:, None];
+    d2 += centers_sq; np.maximum(d2, 0)``, ``argmin(axis=1)`` and the gather would. The
+    compiled version makes one pass over ``partial`` and writes no N x K array: on 100,000
+    points and 10 centres, NumPy's arg-min over rows of 10 alone took 2.3 ms, about two
+    Lloyd iterations.
+
+    Parameters
+    ----------
+    partial : ndarray of shape (n_samples, n_clusters)
+        :math:`p_{nk}`; the NumPy fallback overwrites it.
+    x_sq, centers_sq : ndarray of shape (n_samples,) and (n_clusters,)
+    labels : ndarray of shape (n_samples,), intp, default=None
+        Given labels, whose distances are wanted; None for the nearest centres.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), intp
+    own : ndarray of shape (n_samples,)
+        :math:`d_{n z_n}`, in the dtype of ``partial``.
+    """
+    if not HAVE_NUMBA:
+        return _nearest_from_expansion_numpy(partial, x_sq, centers_sq, labels)
+    assign = labels is None
+    labels = (np.zeros(partial.shape[0], dtype=np.intp) if assign
+              else np.array(labels, dtype=np.intp))
+    own = np.empty(partial.shape[0], dtype=partial.dtype)
+    _nearest_from_expansion_kernel(partial, x_sq, centers_sq, labels, own, assign)
+    return labels, own
 
 
 def lloyd_step(X, centers, x_sq):
