@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
-from emlib.kmeans import _column_variances
+from emlib.kmeans import _column_variances, _nearest_centers, squared_distances
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +279,21 @@ def test_column_variances_equal_numpys_bit_for_bit(dtype, shape, order):
     expected = np.var(X, axis=0)
     assert variances.dtype == expected.dtype
     np.testing.assert_array_equal(variances, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("n", "d", "k"), [(10, 2, 3), (3 * 2048 + 5, 10, 10),
+                                           (2 * 2048 - 1, 784, 20), (5000, 3, 2)])
+@pytest.mark.parametrize("given", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_nearest_centers_by_blocks_give_the_bits_of_the_whole_array(dtype, n, d, k, given,
+                                                                    order):
+    rng = np.random.default_rng(n + d)
+    X = np.asarray(rng.normal(3.0, 2.0, (n, d)), dtype=dtype, order=order)
+    centers = rng.normal(3.0, 2.0, (k, d)).astype(dtype)
+    d2 = squared_distances(X, centers)
+    labels = rng.integers(0, k, n) if given else d2.argmin(axis=1)
+    nearest, own = _nearest_centers(X, centers, labels if given else None)
+    np.testing.assert_array_equal(nearest, labels)
+    np.testing.assert_array_equal(own, d2[np.arange(n), labels])
+    assert own.dtype == dtype
