@@ -45,7 +45,7 @@ from tqdm import tqdm
 from . import daskfit
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .kmeans import KMeans
+from .kmeans import KMeans, kmeans_plusplus_centers
 
 __all__ = [
     "MixtureEM",
@@ -107,8 +107,7 @@ def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None):
     def partition():
         init = "k-means++"
         if n_local_trials is not None:
-            init = kmeans_plusplus(X, n_components, random_state=rng,
-                                   n_local_trials=n_local_trials)[0]
+            init = kmeans_plusplus_centers(X, n_components, rng, n_local_trials)
         return KMeans(n_clusters=n_components, init=init, n_init=1, max_iter=max_iter,
                       random_state=rng).fit(X).labels_
 

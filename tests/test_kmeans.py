@@ -5,11 +5,17 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
-from emlib.kmeans import _column_variances, _nearest_centers, squared_distances
+from emlib.kmeans import (
+    _column_variances,
+    _nearest_centers,
+    kmeans_plusplus_centers,
+    squared_distances,
+)
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +303,16 @@ def test_nearest_centers_by_blocks_give_the_bits_of_the_whole_array(dtype, n, d,
     np.testing.assert_array_equal(nearest, labels)
     np.testing.assert_array_equal(own, d2[np.arange(n), labels])
     assert own.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_local_trials", [None, 1, 3])
+def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trials):
+    X = three_blobs_2d(300, random_state=2)[0].astype(dtype)
+    ours_rng, theirs_rng = np.random.RandomState(4), np.random.RandomState(4)
+    ours = kmeans_plusplus_centers(X, 5, ours_rng, n_local_trials)
+    theirs = kmeans_plusplus(X, 5, random_state=theirs_rng, n_local_trials=n_local_trials)[0]
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours.dtype == dtype
+    # The generator has advanced by the same draws.
+    assert ours_rng.uniform() == theirs_rng.uniform()
