@@ -13,6 +13,7 @@ from emlib.datasets import load_mnist, three_blobs_2d
 from emlib.kmeans import (
     _column_variances,
     _nearest_centers,
+    binary_kmeans_plusplus_centers,
     kmeans_plusplus_centers,
     squared_distances,
 )
@@ -315,4 +316,19 @@ def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trial
     np.testing.assert_array_equal(ours, theirs)
     assert ours.dtype == dtype
     # The generator has advanced by the same draws.
+    assert ours_rng.uniform() == theirs_rng.uniform()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_local_trials", [None, 1])
+@pytest.mark.parametrize("n_features", [5, 64, 131])
+def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_features):
+    rng = np.random.default_rng(n_features)
+    # Pixels on with different rates, so that the distances spread.
+    X = (rng.random((700, n_features)) < rng.uniform(0.05, 0.6, n_features)).astype(dtype)
+    ours_rng, theirs_rng = np.random.RandomState(1), np.random.RandomState(1)
+    ours = binary_kmeans_plusplus_centers(X, 6, ours_rng, n_local_trials)
+    theirs = kmeans_plusplus(X, 6, random_state=theirs_rng, n_local_trials=n_local_trials)[0]
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours.dtype == dtype
     assert ours_rng.uniform() == theirs_rng.uniform()
