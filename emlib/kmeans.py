@@ -34,7 +34,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .lloyd import lloyd_step, nearest_from_expansion, one_blas_thread
+from .lloyd import (
+    HAVE_NUMBA,
+    column_sums_compiled,
+    lloyd_step,
+    nearest_from_expansion,
+    one_blas_thread,
+)
 from .moments import spread_limit
 
 __all__ = ["KMeans"]
@@ -111,6 +117,21 @@ def _nearest_centers(X, centers, labels=None):
             block @ neg2_centers_T, np.einsum("ij,ij->i", block, block), centers_sq,
             None if labels is None else labels[start:stop])
     return nearest, own
+
+
+def _column_means_and_variances(X):
+    """``X.mean(axis=0)`` and ``np.var(X, axis=0)``, bit for bit, by the compiled column
+    sums when X allows (:func:`emlib.lloyd.column_sums_compiled`), else by NumPy."""
+    n_samples, n_features = X.shape
+    if not (HAVE_NUMBA and n_features >= 2 and X.flags.c_contiguous):
+        mean = X.mean(axis=0)
+        return mean, _column_variances(X, mean)
+    # NumPy's mean and variance divide by the count as an intp, cast back to X's dtype.
+    count = np.intp(n_samples)
+    sums = column_sums_compiled(X)
+    mean = np.true_divide(sums, count, out=sums, casting="unsafe")
+    sums = column_sums_compiled(X, mean)
+    return mean, np.true_divide(sums, count, out=sums, casting="unsafe")
 
 
 # Rows per block of _column_variances: 256 KiB of float64 deviations, which stay in cache.
@@ -487,8 +508,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_parameters(X)
         rng = check_random_state(self.random_state)
-        offset = X.mean(axis=0)
-        variances = _column_variances(X, offset)
+        offset, variances = _column_means_and_variances(X)
         tol = float(np.mean(variances)) * self.tol
         # Lloyd's iterations expand squared distances about the origin, which loses about
         # log10(|mean|^2 / spread) digits (in float32 at 1e4 standard deviations, all of them).

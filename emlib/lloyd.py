@@ -29,7 +29,8 @@ kernel when Numba is installed and the fallback otherwise.
 
 :func:`nearest_from_expansion` finishes the expanded distances of a fit's final assignment
 (:func:`emlib.kmeans.squared_distances`): the nearest centre of every point and its
-distance, with the same bits as the NumPy expressions it replaces, in one pass.
+distance, with the same bits as the NumPy expressions it replaces, in one pass; and
+:func:`column_sums_compiled` the column sums a fit's mean and variance are made of.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ except ImportError:  # The package works without Numba, more slowly.
     numba = None
 
 __all__ = ["BLOCK_ROWS", "HAVE_NUMBA", "N_GROUPS", "PARALLEL_WORK", "lloyd_step",
-           "lloyd_step_compiled", "lloyd_step_numpy", "nearest_from_expansion",
-           "one_blas_thread"]
+           "column_sums_compiled", "lloyd_step_compiled", "lloyd_step_numpy",
+           "nearest_from_expansion", "one_blas_thread"]
 
 # A block of 256 rows of 784 float64 features and its distances to 20 centres take about
 # 1.6 MB, which stays in a core's L2 cache between the product and the sums.
@@ -252,6 +253,46 @@ if HAVE_NUMBA:
                     best_value = value
             labels[n] = best
             own[n] = best_value
+
+
+if HAVE_NUMBA:
+
+    @numba.njit(cache=True, nogil=True)
+    def _column_sums_kernel(X, center, squares, out):
+        # NumPy's order: each row in turn added to the running sums, which start at 0.
+        n_samples, n_features = X.shape
+        out[:] = 0.0
+        for n in range(n_samples):
+            for d in range(n_features):
+                value = X[n, d] - center[d] if squares else X[n, d]
+                if squares:
+                    value = value * value
+                out[d] += value
+
+
+def column_sums_compiled(X, center=None):
+    r"""Column sums :math:`\sum_n x_{nd}`, or with ``center``
+    :math:`\sum_n (x_{nd} - c_d)^2`, in X's dtype, bit for bit as NumPy's
+    ``np.add.reduce(X, axis=0)`` and ``np.add.reduce((X - c) ** 2, axis=0)``.
+
+    NumPy adds the rows of a C-contiguous X with two or more columns in order, one running
+    sum per column; so does this, in one pass and without the temporary of the deviations.
+    The caller divides by N as NumPy's mean and variance do. On 100,000 x 10 blobs
+    NumPy's mean and variance took 1.6 and 2.8 ms, more than two Lloyd iterations.
+
+    Raises
+    ------
+    ValueError
+        If X is not C-contiguous with at least two columns (NumPy then sums pairwise).
+    """
+    if not (X.ndim == 2 and X.shape[1] >= 2 and X.flags.c_contiguous):
+        raise ValueError("column_sums_compiled needs a C-contiguous X with two or more "
+                         "columns, whose rows NumPy adds in order")
+    out = np.empty(X.shape[1], dtype=X.dtype)
+    squares = center is not None
+    _column_sums_kernel(X, np.asarray(center if squares else out, dtype=X.dtype), squares,
+                        out)
+    return out
 
 
 def nearest_from_expansion(partial, x_sq, centers_sq, labels=None):

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
 from emlib.kmeans import (
+    _column_means_and_variances,
     _column_variances,
     _nearest_centers,
     binary_kmeans_plusplus_centers,
@@ -332,3 +333,18 @@ def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_fea
     np.testing.assert_array_equal(ours, theirs)
     assert ours.dtype == dtype
     assert ours_rng.uniform() == theirs_rng.uniform()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 2), (1000, 1), (5000, 10), (3001, 784)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_means_and_variances_equal_numpys_bit_for_bit(dtype, shape, order):
+    rng = np.random.default_rng(1)
+    X = np.asarray(rng.normal(1e3, 1.0, shape), dtype=dtype, order=order)
+    if shape[1] > 1:
+        X[:, 0] = -0.0  # NumPy's sums start from +0, so a column of -0 sums to +0
+    mean, variances = _column_means_and_variances(X)
+    for ours, expected in [(mean, X.mean(axis=0)), (variances, np.var(X, axis=0))]:
+        assert ours.dtype == expected.dtype
+        np.testing.assert_array_equal(ours, expected)
+        assert np.array_equal(np.signbit(ours), np.signbit(expected))
