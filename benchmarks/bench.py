@@ -9,6 +9,7 @@ ratio emlib / reference (below 1 means emlib is faster). Sections:
   float64;
 * ``kmeans``: KMeans per iteration and over a whole fit from the same centres, against
   scikit-learn's Lloyd, on blobs and on 60,000 binarised MNIST images, float64 and float32;
+  the two libraries' runs are interleaved, so that a slow spell falls on both;
 * ``bernoulli``: BernoulliMixture per iteration against its two bare matrix products;
 * ``init``: the share of the default k-means start in a default fit to convergence;
 * ``starts`` (only when asked for): BernoulliMixture's short default start against
@@ -78,6 +79,33 @@ def per_iteration(make, X, short, long, repeats):
         for _ in range(repeats)
     ]
     return float(np.median(samples))
+
+
+def per_iteration_interleaved(makes, X, short, long, repeats):
+    """:func:`per_iteration` for several libraries at once, their runs interleaved.
+
+    Every repeat times, for each library in turn (the order alternating between repeats),
+    one long and one short run, and takes their difference: a slow spell of the machine
+    then falls on both libraries' samples alike, not on the five samples of one of them.
+    Returns the median time of one iteration for each entry of ``makes``.
+    """
+
+    def run(make, n_iter):
+        start = time.perf_counter()
+        model = fit_quietly(make(n_iter), X)
+        elapsed = time.perf_counter() - start
+        assert model.n_iter_ == n_iter, f"stopped early after {model.n_iter_} iterations"
+        return elapsed
+
+    for make in makes.values():
+        run(make, short)  # warm-up: imports, compilation, first touch of memory
+    samples = {who: [] for who in makes}
+    order = list(makes)
+    for repeat in range(repeats):
+        for who in order[:: 1 if repeat % 2 == 0 else -1]:
+            long_time = run(makes[who], long)
+            samples[who].append((long_time - run(makes[who], short)) / (long - short))
+    return {who: float(np.median(times)) for who, times in samples.items()}
 
 
 def verdict(ratio, target):
@@ -170,17 +198,20 @@ def kmeans(args):
                 21,
             )
             short, long = 1, max(2, n_iter)
-            ours = per_iteration(lambda n, c=init, k=K: emlib.KMeans(k, init=c, max_iter=n,
-                                                                      tol=0),
-                                 X, short, long, args.repeats)
-            theirs = per_iteration(
-                lambda n, c=init, k=K: SklearnKMeans(k, init=c, n_init=1, max_iter=n, tol=0),
-                X, short, long, args.repeats)
-            report(f"{label} / iteration", ours, theirs, 1.0)
+            times = per_iteration_interleaved({
+                "ours": lambda n, c=init, k=K: emlib.KMeans(k, init=c, max_iter=n, tol=0),
+                "theirs": lambda n, c=init, k=K: SklearnKMeans(k, init=c, n_init=1,
+                                                               max_iter=n, tol=0),
+            }, X, short, long, args.repeats)
+            report(f"{label} / iteration", times["ours"], times["theirs"], 1.0)
             ours_fit = emlib.KMeans(K, init=init)
             theirs_fit = SklearnKMeans(K, init=init, n_init=1)
-            ours = seconds(lambda m=ours_fit, X=X: m.fit(X), args.repeats)
-            theirs = seconds(lambda m=theirs_fit, X=X: m.fit(X), args.repeats)
+            fits = {"ours": [], "theirs": []}
+            for repeat in range(args.repeats):  # interleaved too, the order alternating
+                for who, model in [("ours", ours_fit), ("theirs", theirs_fit)][
+                        :: 1 if repeat % 2 == 0 else -1]:
+                    fits[who].append(seconds(lambda m=model, X=X: m.fit(X), 1))
+            ours, theirs = float(np.median(fits["ours"])), float(np.median(fits["theirs"]))
             report(f"{label} / fit", ours, theirs, 1.0,
                    f"{ours_fit.n_iter_} and {theirs_fit.n_iter_} iterations; ")
 
@@ -208,7 +239,8 @@ def bernoulli(args):
 
 
 def init_share(args):
-    """The default k-means start's share of a default fit, for the issue's two cases."""
+    """The default k-means start's share of a default fit, for the issue's two cases: the
+    median of three fits and of three starts."""
     for name, make, X in [
         ("BernoulliMixture(20), binary MNIST N=60k",
          lambda: emlib.BernoulliMixture(20, random_state=0), mnist_60k()),
@@ -218,7 +250,7 @@ def init_share(args):
         model = make()
         # Warm-up on a slice: the first fit in a process loads the compiled Lloyd kernel.
         fit_quietly(make(), X[:5000])
-        total = seconds(lambda m=model, X=X: fit_quietly(m, X), 1)
+        total = seconds(lambda m=model, X=X: fit_quietly(m, X), min(3, args.repeats))
         # The start the fit made: k-means on the data as the fit sees them (float64).
         X64 = X.astype(np.float64)
         start = seconds(lambda X64=X64, m=model: _kmeans_labels(

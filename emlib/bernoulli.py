@@ -157,7 +157,8 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
     """
 
     # See the Notes: EM moves the means far more than the last k-means iterations would.
-    _kmeans_start = {"max_iter": 10, "n_local_trials": 1}
+    # The data are 0/1 (checked by _validate_input), so the seeding counts bits.
+    _kmeans_start = {"max_iter": 10, "n_local_trials": 1, "binary": True}
 
     def __init__(
         self,

@@ -46,7 +46,7 @@ from tqdm import tqdm
 from . import daskfit
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .kmeans import KMeans
+from .kmeans import KMeans, binary_kmeans_plusplus_centers, kmeans_plusplus_centers
 
 __all__ = [
     "MixtureEM",
@@ -94,22 +94,25 @@ def shared_kmeans_starts():
         _KMEANS_STARTS.reset(token)
 
 
-def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None):
+def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None, binary=False):
     """The k-means partition of a default start, from the shared store when one is active.
 
     ``max_iter`` caps Lloyd's iterations; 300 is scikit-learn's default, which its
     GaussianMixture uses for its own start. ``n_local_trials`` is the number of candidates
     the k-means++ seeding draws for each centre, keeping the one that lowers the inertia
     most: ``None`` is scikit-learn's greedy default, ``2 + int(log(K))``;
-    1 is the plain D² sampling of Arthur and Vassilvitskii (2007).
+    1 is the plain D² sampling of Arthur and Vassilvitskii (2007). ``binary=True`` says
+    that X holds only 0 and 1: a seeding with ``n_local_trials`` then counts its
+    distances from bits, with the same result
+    (:func:`emlib.kmeans.binary_kmeans_plusplus_centers`).
     """
     store = _KMEANS_STARTS.get()
 
     def partition():
         init = "k-means++"
         if n_local_trials is not None:
-            init = kmeans_plusplus(X, n_components, random_state=rng,
-                                   n_local_trials=n_local_trials)[0]
+            seeding = binary_kmeans_plusplus_centers if binary else kmeans_plusplus_centers
+            init = seeding(X, n_components, rng, n_local_trials)
         return KMeans(n_clusters=n_components, init=init, n_init=1, max_iter=max_iter,
                       random_state=rng).fit(X).labels_
 

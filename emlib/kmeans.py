@@ -26,14 +26,21 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.cluster import kmeans_plusplus
+from sklearn.cluster._kmeans import _kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .lloyd import lloyd_step, one_blas_thread
+from .lloyd import (
+    HAVE_NUMBA,
+    column_sums_compiled,
+    lloyd_step,
+    nearest_from_expansion,
+    one_blas_thread,
+)
 from .moments import spread_limit
 
 __all__ = ["KMeans"]
@@ -60,6 +67,188 @@ def squared_distances(X, centers):
     d2 += np.einsum("ij,ij->i", X, X)[:, np.newaxis]
     d2 += (centers * centers).sum(axis=1)
     return np.maximum(d2, 0.0, out=d2)
+
+
+# Rows per matrix product of _nearest_centers. OpenBLAS gave every block of at least 2,048
+# rows the bits of the whole product (tests/test_kmeans.py checks it); the remainder joins
+# the last block so that no block is smaller.
+_NEAREST_BLOCK_ROWS = 2048
+
+
+def _nearest_centers(X, centers, labels=None):
+    """The nearest centres by :func:`squared_distances`, and the squared distances to them.
+
+    The same numbers, bit for bit, as ``d2 = squared_distances(X, centers)``, then
+    ``d2.argmin(axis=1)`` (or the given ``labels``) and ``d2[n, labels[n]]``, but a block of
+    rows at a time: ``X - shift`` is not written for all of X at once (for 60,000 x 784
+    images, 376 MB, whose first touch took 0.2 to 0.5 s, as long as several Lloyd
+    iterations) and no N x K array is kept.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    centers : ndarray of shape (n_clusters, n_features)
+    labels : ndarray of shape (n_samples,), default=None
+        Given labels, whose distances are wanted; None for the nearest centres.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), intp
+    own : ndarray of shape (n_samples,)
+    """
+    n_samples = X.shape[0]
+    shift = centers.mean(axis=0)
+    centers = centers - shift
+    neg2_centers_T = (-2.0 * centers).T
+    centers_sq = (centers * centers).sum(axis=1)
+    # Other layouts go in one block, as squared_distances would multiply them.
+    starts = list(range(0, n_samples, _NEAREST_BLOCK_ROWS)) if X.flags.c_contiguous else [0]
+    if len(starts) > 1 and n_samples - starts[-1] < _NEAREST_BLOCK_ROWS:
+        starts.pop()
+    stops = [*starts[1:], n_samples]
+    buffer = np.empty((max(b - a for a, b in zip(starts, stops, strict=True)), X.shape[1]),
+                      dtype=X.dtype) if X.flags.c_contiguous else None
+    nearest = np.empty(n_samples, dtype=np.intp)
+    own = np.empty(n_samples, dtype=X.dtype)
+    for start, stop in zip(starts, stops, strict=True):
+        block = (np.subtract(X[start:stop], shift, out=buffer[: stop - start])
+                 if X.flags.c_contiguous else X - shift)
+        nearest[start:stop], own[start:stop] = nearest_from_expansion(
+            block @ neg2_centers_T, np.einsum("ij,ij->i", block, block), centers_sq,
+            None if labels is None else labels[start:stop])
+    return nearest, own
+
+
+def _column_means_and_variances(X):
+    """``X.mean(axis=0)`` and ``np.var(X, axis=0)``, bit for bit, by the compiled column
+    sums when X allows (:func:`emlib.lloyd.column_sums_compiled`), else by NumPy."""
+    n_samples, n_features = X.shape
+    if not (HAVE_NUMBA and n_features >= 2 and X.flags.c_contiguous):
+        mean = X.mean(axis=0)
+        return mean, _column_variances(X, mean)
+    # NumPy's mean and variance divide by the count as an intp, cast back to X's dtype.
+    count = np.intp(n_samples)
+    sums = column_sums_compiled(X)
+    mean = np.true_divide(sums, count, out=sums, casting="unsafe")
+    sums = column_sums_compiled(X, mean)
+    return mean, np.true_divide(sums, count, out=sums, casting="unsafe")
+
+
+# Rows per block of _column_variances: 256 KiB of float64 deviations, which stay in cache.
+_VARIANCE_BLOCK_BYTES = 2**18
+
+
+def _column_variances(X, mean):
+    r"""The variance of every column, :math:`\sigma_d^2 = \frac1N \sum_n (x_{nd} -
+    \bar x_d)^2`, equal bit for bit to ``np.var(X, axis=0)``, from the column means.
+
+    ``np.var`` writes all the deviations to a temporary as large as X (on 60,000 x 784
+    float64 images, 376 MB whose first touch alone took longer than several Lloyd
+    iterations). Here they are squared and added a block of rows at a time. NumPy sums
+    the rows of a C-contiguous array in order (one running sum per column), so carrying
+    the running sum into the next block, as that block's first row, adds the same numbers
+    in the same order. A single column is contiguous and NumPy sums it pairwise instead:
+    such X, X that are not C-contiguous, and X of one block go to ``np.var``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    mean : ndarray of shape (n_features,)
+        ``X.mean(axis=0)``, which ``np.var`` computes the same way.
+    """
+    n_samples, n_features = X.shape
+    rows = max(1, _VARIANCE_BLOCK_BYTES // (X.itemsize * n_features))
+    if n_features < 2 or not X.flags.c_contiguous or n_samples <= rows:
+        return np.var(X, axis=0)
+    buffer = np.empty((min(rows, n_samples) + 1, n_features), dtype=X.dtype)
+    total = None
+    for start in range(0, n_samples, rows):
+        block = X[start : start + rows]
+        first = 0 if total is None else 1
+        if total is not None:
+            buffer[0] = total
+        deviations = buffer[first : first + block.shape[0]]
+        np.subtract(block, mean, out=deviations)
+        np.square(deviations, out=deviations)
+        total = np.add.reduce(buffer[: first + block.shape[0]], axis=0)
+    # np.var divides by the count as an intp, casting the quotient back to X's dtype.
+    return np.true_divide(total, np.intp(n_samples), out=total, casting="unsafe")
+
+
+def kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None):
+    """:func:`sklearn.cluster.kmeans_plusplus` ``(X, n_clusters, random_state=rng,
+    n_local_trials=n_local_trials)[0]``, the same centres from the same draws, for X that
+    is already validated (a float array with at least ``n_clusters`` rows) and a
+    ``RandomState``.
+
+    The public function checks X, the weights and its parameters again, which on the
+    200 points of a chapter's mixtures took half of the seeding's time; this calls
+    scikit-learn's private seeding with what the public one passes it (unit weights and
+    the squared row norms). The tests compare the two.
+    """
+    return _kmeans_plusplus(X, n_clusters, row_norms(X, squared=True),
+                            np.ones(X.shape[0], dtype=X.dtype), rng, n_local_trials)[0]
+
+
+def binary_kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None):
+    r""":func:`kmeans_plusplus_centers` for 0/1 data: the same centres from the same draws,
+    with the distances counted from bits.
+
+    For 0/1 rows, :math:`\lVert x - y \rVert^2` is the number of positions where they
+    differ, :math:`\lvert x \rvert + \lvert y \rvert - 2 \lvert x \wedge y \rvert`,
+    an integer. scikit-learn's expansion computes exactly these integers too (every
+    product and sum is an integer far below :math:`2^{24}`, so nothing rounds, in float64
+    or in its float64 products for float32), and from them on the seeding below runs
+    scikit-learn's own arithmetic: the draws, the cumulative sums and the potentials are
+    bit for bit the same. The rows are packed 64 pixels to a word, so a pass over
+    60,000 x 784 images reads 6 MB instead of the 376 MB of float64 X; each of the 20
+    centres of the Bernoulli start costs about a millisecond instead of about twenty.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        0/1 values, float64 or float32, at least ``n_clusters`` rows.
+    n_clusters : int
+    rng : numpy.random.RandomState
+    n_local_trials : int, default=None
+        Candidates per centre; None is scikit-learn's ``2 + int(log(n_clusters))``.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), X's dtype
+    """
+    n_samples = X.shape[0]
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    packed = np.packbits(X.astype(bool), axis=1)
+    n_bytes = -(-packed.shape[1] // 8) * 8
+    words = np.zeros((n_samples, n_bytes), dtype=np.uint8)
+    words[:, : packed.shape[1]] = packed
+    words = words.view(np.uint64)
+    ones = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+
+    def distances(ids):
+        common = np.bitwise_count(words[ids][:, np.newaxis, :] & words).sum(axis=2,
+                                                                         dtype=np.int64)
+        return (ones[ids][:, np.newaxis] + ones - 2 * common).astype(X.dtype)
+
+    # From here on, scikit-learn's _kmeans_plusplus line by line, with unit weights.
+    sample_weight = np.ones(n_samples, dtype=X.dtype)
+    indices = [rng.choice(n_samples, p=sample_weight / sample_weight.sum())]
+    closest_dist_sq = distances(indices)
+    current_pot = closest_dist_sq @ sample_weight
+    for _ in range(1, n_clusters):
+        rand_vals = rng.uniform(size=n_local_trials) * current_pot
+        candidate_ids = np.searchsorted(np.cumsum(sample_weight * closest_dist_sq), rand_vals)
+        np.clip(candidate_ids, None, closest_dist_sq.size - 1, out=candidate_ids)
+        distance_to_candidates = distances(candidate_ids)
+        np.minimum(closest_dist_sq, distance_to_candidates, out=distance_to_candidates)
+        candidates_pot = distance_to_candidates @ sample_weight.reshape(-1, 1)
+        best = np.argmin(candidates_pot)
+        current_pot = candidates_pot[best]
+        closest_dist_sq = distance_to_candidates[best]
+        indices.append(candidate_ids[best])
+    return X[np.array(indices)]
 
 
 def _relocate_to_empty_clusters(X, labels, centers, sums, counts):
@@ -239,7 +428,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _initial_centers(self, X, rng, offset):
         if isinstance(self.init, str) and self.init == "k-means++":
-            return kmeans_plusplus(X, self.n_clusters, random_state=rng)[0]
+            return kmeans_plusplus_centers(X, self.n_clusters, rng)
         if isinstance(self.init, str):
             return X[rng.choice(X.shape[0], self.n_clusters, replace=False)].copy()
         return np.array(self.init, dtype=X.dtype) - offset
@@ -286,13 +475,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         :func:`squared_distances` moves both sides to the centres' mean before expanding,
         unlike the step, so the reported inertia keeps its digits; one pass gives the labels
-        too.
+        too (:func:`_nearest_centers`).
         """
-        d2 = squared_distances(X, centers)
-        if not strict:
-            # The last update moved the centres: re-assign so labels match them.
-            labels = d2.argmin(axis=1)
-        return labels, float(d2[np.arange(X.shape[0]), labels].sum())
+        # When the last update moved the centres (not strict), re-assign so that the labels
+        # match them; else the labels stand and only their distances are wanted.
+        labels, own = _nearest_centers(X, centers, labels if strict else None)
+        return labels, float(own.sum())
 
     def _warn_if_too_few_distinct_points(self, X):
         # Identical points always share their nearest centre, so with fewer distinct points
@@ -320,13 +508,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_parameters(X)
         rng = check_random_state(self.random_state)
-        variances = np.var(X, axis=0)
+        offset, variances = _column_means_and_variances(X)
         tol = float(np.mean(variances)) * self.tol
         # Lloyd's iterations expand squared distances about the origin, which loses about
         # log10(|mean|^2 / spread) digits (in float32 at 1e4 standard deviations, all of them).
         # Data that far out are moved to their mean, which changes no distance; data near
         # the origin are left as they are, so that 0/1 images keep exact integer distances.
-        offset = X.mean(axis=0)
         if offset @ offset <= spread_limit(X.dtype) * variances.sum():
             offset[:] = 0.0
         centred = X - offset if offset.any() else X

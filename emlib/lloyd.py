@@ -26,6 +26,11 @@ thing:
 The two agree up to the order in which floating-point sums are taken; on data whose sums
 are exact (0/1 images in float64) they agree bit for bit. :func:`lloyd_step` uses the
 kernel when Numba is installed and the fallback otherwise.
+
+:func:`nearest_from_expansion` finishes the expanded distances of a fit's final assignment
+(:func:`emlib.kmeans.squared_distances`): the nearest centre of every point and its
+distance, with the same bits as the NumPy expressions it replaces, in one pass; and
+:func:`column_sums_compiled` the column sums a fit's mean and variance are made of.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ except ImportError:  # The package works without Numba, more slowly.
     numba = None
 
 __all__ = ["BLOCK_ROWS", "HAVE_NUMBA", "N_GROUPS", "PARALLEL_WORK", "lloyd_step",
-           "lloyd_step_compiled", "lloyd_step_numpy", "one_blas_thread"]
+           "column_sums_compiled", "lloyd_step_compiled", "lloyd_step_numpy",
+           "nearest_from_expansion", "one_blas_thread"]
 
 # A block of 256 rows of 784 float64 features and its distances to 20 centres take about
 # 1.6 MB, which stays in a core's L2 cache between the product and the sums.
@@ -106,7 +112,6 @@ if HAVE_NUMBA:
         n_clusters = centers_sq.shape[0]
         n_groups = group_counts.shape[0]
         n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
-        padded = np.zeros((BLOCK_ROWS, n_features), dtype=X.dtype)
         for block in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
             start = block * BLOCK_ROWS
             stop = min(start + BLOCK_ROWS, n_samples)
@@ -117,6 +122,9 @@ if HAVE_NUMBA:
                 # same BLAS kernel: with fewer, OpenBLAS may switch kernels (a single
                 # row goes to gemv), and two copies of a point could get different
                 # roundings of their distances, and different centres on a near-tie.
+                # Allocated here, for the one short block: 16 groups' worth of padding
+                # for 784 features is 26 MB to zero in every iteration.
+                padded = np.zeros((BLOCK_ROWS, n_features), dtype=X.dtype)
                 padded[: stop - start] = X[start:stop]
                 partial = np.dot(padded, neg2_centers_T)
             for i in range(stop - start):
@@ -209,6 +217,117 @@ def one_blas_thread():
     if not HAVE_NUMBA:
         return nullcontext()
     return _threadpool_controller().limit(limits=1, user_api="blas")
+
+
+def _nearest_from_expansion_numpy(partial, x_sq, centers_sq, labels):
+    d2 = partial
+    d2 += x_sq[:, np.newaxis]
+    d2 += centers_sq
+    np.maximum(d2, 0.0, out=d2)
+    if labels is None:
+        labels = d2.argmin(axis=1)
+    return labels, d2[np.arange(d2.shape[0]), labels]
+
+
+if HAVE_NUMBA:
+
+    @numba.njit(cache=True, nogil=True)
+    def _nearest_from_expansion_kernel(partial, x_sq, centers_sq, labels, own, assign):
+        n_clusters = centers_sq.shape[0]
+        for n in range(partial.shape[0]):
+            best = labels[n]
+            best_value = 0.0
+            for k in range(n_clusters):
+                # The operations of the NumPy version, in its order: the same roundings.
+                value = (partial[n, k] + x_sq[n]) + centers_sq[k]
+                # np.maximum(value, 0.0): keeps a nan, and -0.0 (as np.maximum does).
+                if not (value >= 0.0 or value != value):
+                    value = 0.0
+                if assign:
+                    # argmin: the first nan if there is one, else the first smallest.
+                    if k == 0 or value < best_value or (value != value
+                                                        and best_value == best_value):
+                        best = k
+                        best_value = value
+                elif k == best:
+                    best_value = value
+            labels[n] = best
+            own[n] = best_value
+
+
+if HAVE_NUMBA:
+
+    @numba.njit(cache=True, nogil=True)
+    def _column_sums_kernel(X, center, squares, out):
+        # NumPy's order: each row in turn added to the running sums, which start at 0.
+        n_samples, n_features = X.shape
+        out[:] = 0.0
+        for n in range(n_samples):
+            for d in range(n_features):
+                value = X[n, d] - center[d] if squares else X[n, d]
+                if squares:
+                    value = value * value
+                out[d] += value
+
+
+def column_sums_compiled(X, center=None):
+    r"""Column sums :math:`\sum_n x_{nd}`, or with ``center``
+    :math:`\sum_n (x_{nd} - c_d)^2`, in X's dtype, bit for bit as NumPy's
+    ``np.add.reduce(X, axis=0)`` and ``np.add.reduce((X - c) ** 2, axis=0)``.
+
+    NumPy adds the rows of a C-contiguous X with two or more columns in order, one running
+    sum per column; so does this, in one pass and without the temporary of the deviations.
+    The caller divides by N as NumPy's mean and variance do. On 100,000 x 10 blobs
+    NumPy's mean and variance took 1.6 and 2.8 ms, more than two Lloyd iterations.
+
+    Raises
+    ------
+    ValueError
+        If X is not C-contiguous with at least two columns (NumPy then sums pairwise).
+    """
+    if not (X.ndim == 2 and X.shape[1] >= 2 and X.flags.c_contiguous):
+        raise ValueError("column_sums_compiled needs a C-contiguous X with two or more "
+                         "columns, whose rows NumPy adds in order")
+    out = np.empty(X.shape[1], dtype=X.dtype)
+    squares = center is not None
+    _column_sums_kernel(X, np.asarray(center if squares else out, dtype=X.dtype), squares,
+                        out)
+    return out
+
+
+def nearest_from_expansion(partial, x_sq, centers_sq, labels=None):
+    r"""Nearest centres and their squared distances from the terms of the expansion.
+
+    With :math:`d_{nk} = \max(p_{nk} + \lVert x_n \rVert^2 + \lVert \mu_k \rVert^2, 0)`
+    and :math:`p_{nk} = -2\, x_n^\top \mu_k`, returns :math:`z_n = \operatorname{arg\,min}_k
+    d_{nk}` and :math:`d_{n z_n}`, bit for bit as NumPy's ``d2 += x_sq[:, None];
+    d2 += centers_sq; np.maximum(d2, 0)``, ``argmin(axis=1)`` and the gather would. The
+    compiled version makes one pass over ``partial`` and writes no N x K array: on 100,000
+    points and 10 centres, NumPy's arg-min over rows of 10 alone took 2.3 ms, about two
+    Lloyd iterations.
+
+    Parameters
+    ----------
+    partial : ndarray of shape (n_samples, n_clusters)
+        :math:`p_{nk}`; the NumPy fallback overwrites it.
+    x_sq, centers_sq : ndarray of shape (n_samples,) and (n_clusters,)
+    labels : ndarray of shape (n_samples,), intp, default=None
+        Given labels, whose distances are wanted; None for the nearest centres.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), intp
+    own : ndarray of shape (n_samples,)
+        :math:`d_{n z_n}`, in the dtype of ``partial``.
+    """
+    if not HAVE_NUMBA:
+        return _nearest_from_expansion_numpy(partial, x_sq, centers_sq, labels)
+    assign = labels is None
+    labels = (np.zeros(partial.shape[0], dtype=np.intp) if assign
+              else np.array(labels, dtype=np.intp))
+    own = np.empty(partial.shape[0], dtype=partial.dtype)
+    _nearest_from_expansion_kernel(partial, x_sq, centers_sq, labels, own, assign)
+    return labels, own
 
 
 def lloyd_step(X, centers, x_sq):

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import emlib.em
 from emlib import BernoulliMixture, GaussianMixture
-from emlib.datasets import three_blobs_2d
+from emlib.datasets import load_mnist, three_blobs_2d
 from emlib.em import shared_kmeans_starts
 from emlib.gaussian import COVARIANCE_TYPES
 from emlib.selection import select_gaussian_mixture
@@ -166,3 +166,16 @@ def test_gaussian_and_bernoulli_starts_on_the_same_data_are_kept_apart(kmeans_fi
         assert len(store) == 2
     assert len(kmeans_fits) == 2
 
+
+
+def test_the_bernoulli_start_counting_bits_is_the_start_from_floats():
+    images = load_mnist(binarize=True)[0][:3000].astype(np.float64)
+    starts = []
+    for binary in (False, True):
+        rng = np.random.RandomState(5)
+        labels = emlib.em._kmeans_labels(images, 10, rng, max_iter=10, n_local_trials=1,
+                                         binary=binary)
+        starts.append((labels, rng.uniform()))
+    np.testing.assert_array_equal(starts[0][0], starts[1][0])
+    assert starts[0][1] == starts[1][1]
+    assert BernoulliMixture._kmeans_start["binary"]

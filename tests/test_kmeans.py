@@ -5,10 +5,19 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
+from emlib.kmeans import (
+    _column_means_and_variances,
+    _column_variances,
+    _nearest_centers,
+    binary_kmeans_plusplus_centers,
+    kmeans_plusplus_centers,
+    squared_distances,
+)
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +274,77 @@ def test_data_far_from_the_origin_cluster_as_at_the_origin(dtype, offset):
     assert ours.inertia_ == pytest.approx(reference.inertia_, rel=1e-3)
     np.testing.assert_array_equal(ours.predict(far), reference.labels_)
     assert -ours.score(far) == pytest.approx(reference.inertia_, rel=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 2), (1000, 1), (5000, 10), (3001, 784)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_variances_equal_numpys_bit_for_bit(dtype, shape, order):
+    # Far from the origin, so that the order of the sums shows in the last bits.
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.normal(1e3, 1.0, shape), dtype=dtype, order=order)
+    variances = _column_variances(X, X.mean(axis=0))
+    expected = np.var(X, axis=0)
+    assert variances.dtype == expected.dtype
+    np.testing.assert_array_equal(variances, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("n", "d", "k"), [(10, 2, 3), (3 * 2048 + 5, 10, 10),
+                                           (2 * 2048 - 1, 784, 20), (5000, 3, 2)])
+@pytest.mark.parametrize("given", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_nearest_centers_by_blocks_give_the_bits_of_the_whole_array(dtype, n, d, k, given,
+                                                                    order):
+    rng = np.random.default_rng(n + d)
+    X = np.asarray(rng.normal(3.0, 2.0, (n, d)), dtype=dtype, order=order)
+    centers = rng.normal(3.0, 2.0, (k, d)).astype(dtype)
+    d2 = squared_distances(X, centers)
+    labels = rng.integers(0, k, n) if given else d2.argmin(axis=1)
+    nearest, own = _nearest_centers(X, centers, labels if given else None)
+    np.testing.assert_array_equal(nearest, labels)
+    np.testing.assert_array_equal(own, d2[np.arange(n), labels])
+    assert own.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_local_trials", [None, 1, 3])
+def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trials):
+    X = three_blobs_2d(300, random_state=2)[0].astype(dtype)
+    ours_rng, theirs_rng = np.random.RandomState(4), np.random.RandomState(4)
+    ours = kmeans_plusplus_centers(X, 5, ours_rng, n_local_trials)
+    theirs = kmeans_plusplus(X, 5, random_state=theirs_rng, n_local_trials=n_local_trials)[0]
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours.dtype == dtype
+    # The generator has advanced by the same draws.
+    assert ours_rng.uniform() == theirs_rng.uniform()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_local_trials", [None, 1])
+@pytest.mark.parametrize("n_features", [5, 64, 131])
+def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_features):
+    rng = np.random.default_rng(n_features)
+    # Pixels on with different rates, so that the distances spread.
+    X = (rng.random((700, n_features)) < rng.uniform(0.05, 0.6, n_features)).astype(dtype)
+    ours_rng, theirs_rng = np.random.RandomState(1), np.random.RandomState(1)
+    ours = binary_kmeans_plusplus_centers(X, 6, ours_rng, n_local_trials)
+    theirs = kmeans_plusplus(X, 6, random_state=theirs_rng, n_local_trials=n_local_trials)[0]
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours.dtype == dtype
+    assert ours_rng.uniform() == theirs_rng.uniform()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 2), (1000, 1), (5000, 10), (3001, 784)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_means_and_variances_equal_numpys_bit_for_bit(dtype, shape, order):
+    rng = np.random.default_rng(1)
+    X = np.asarray(rng.normal(1e3, 1.0, shape), dtype=dtype, order=order)
+    if shape[1] > 1:
+        X[:, 0] = -0.0  # NumPy's sums start from +0, so a column of -0 sums to +0
+    mean, variances = _column_means_and_variances(X)
+    for ours, expected in [(mean, X.mean(axis=0)), (variances, np.var(X, axis=0))]:
+        assert ours.dtype == expected.dtype
+        np.testing.assert_array_equal(ours, expected)
+        assert np.array_equal(np.signbit(ours), np.signbit(expected))

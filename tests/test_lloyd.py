@@ -129,3 +129,25 @@ def test_small_data_run_the_same_groups_on_one_thread(monkeypatch):
     parallel = lloyd_step_compiled(X, centers, x_sq)
     for a, b in zip(serial, parallel, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("given", [False, True])
+def test_nearest_from_expansion_gives_numpys_bits(dtype, given):
+    rng = np.random.default_rng(6)
+    partial = rng.normal(size=(500, 7)).astype(dtype)
+    x_sq = rng.uniform(0.0, 2.0, 500).astype(dtype)
+    centers_sq = rng.uniform(0.0, 2.0, 7).astype(dtype)
+    partial[:50] = -(x_sq[:50, None] + centers_sq) - 1e-3  # clipped at 0: ties at column 0
+    partial[50:60, 3:5] = partial[50:60, 1:3]  # equal columns in pairs: the first wins
+    partial[60:65] = 10.0
+    partial[60:65, 2] = 0.0  # rows whose nearest centre is clearly 2
+    partial[70, 4] = partial[71, [1, 5]] = np.nan  # the first nan is numpy's arg-min
+    labels = rng.integers(0, 7, 500) if given else None
+    compiled = lloyd.nearest_from_expansion(partial.copy(), x_sq, centers_sq, labels)
+    plain = lloyd._nearest_from_expansion_numpy(partial.copy(), x_sq, centers_sq, labels)
+    np.testing.assert_array_equal(compiled[0], plain[0])
+    np.testing.assert_array_equal(compiled[1], plain[1])
+    assert compiled[1].dtype == plain[1].dtype == dtype
+    if not given:
+        assert (compiled[0][60:65] == 2).all() and compiled[0][70] == 4 and compiled[0][71] == 1
