@@ -69,20 +69,23 @@ def squared_distances(X, centers):
     return np.maximum(d2, 0.0, out=d2)
 
 
-# Rows per matrix product of _nearest_centers. OpenBLAS gave every block of at least 2,048
-# rows the bits of the whole product (tests/test_kmeans.py checks it); the remainder joins
-# the last block so that no block is smaller.
+# Rows per matrix product of _nearest_centers: large enough that BLAS runs its ordinary
+# kernel (blocks of 256 or fewer rows took other paths, with other roundings), small enough
+# that a block of X - shift stays in cache. The remainder joins the last block so that no
+# block is smaller.
 _NEAREST_BLOCK_ROWS = 2048
 
 
 def _nearest_centers(X, centers, labels=None):
     """The nearest centres by :func:`squared_distances`, and the squared distances to them.
 
-    The same numbers, bit for bit, as ``d2 = squared_distances(X, centers)``, then
-    ``d2.argmin(axis=1)`` (or the given ``labels``) and ``d2[n, labels[n]]``, but a block of
-    rows at a time: ``X - shift`` is not written for all of X at once (for 60,000 x 784
-    images, 376 MB, whose first touch took 0.2 to 0.5 s, as long as several Lloyd
-    iterations) and no N x K array is kept.
+    The numbers of ``d2 = squared_distances(X, centers)``, then ``d2.argmin(axis=1)`` (or
+    the given ``labels``) and ``d2[n, labels[n]]``, up to the rounding of the matrix
+    product (some BLAS kernels round a block of rows differently from the whole array; on
+    others the results are bit for bit the same), but a block of rows at a time:
+    ``X - shift`` is not written for all of X at once (for 60,000 x 784 images, 376 MB,
+    whose first touch took 0.2 to 0.5 s, as long as several Lloyd iterations) and no
+    N x K array is kept.
 
     Parameters
     ----------

@@ -294,17 +294,32 @@ def test_column_variances_equal_numpys_bit_for_bit(dtype, shape, order):
                                            (2 * 2048 - 1, 784, 20), (5000, 3, 2)])
 @pytest.mark.parametrize("given", [False, True])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_nearest_centers_by_blocks_give_the_bits_of_the_whole_array(dtype, n, d, k, given,
-                                                                    order):
+def test_nearest_centers_by_blocks_agree_with_the_whole_array(dtype, n, d, k, given, order):
+    """The blocked pass against the whole-array distances: the same distances up to the
+    rounding of the product, the same nearest centre wherever rounding cannot decide it.
+
+    (Bit for bit equality holds with some BLAS kernels and not with others: OpenBLAS's
+    Haswell and Zen kernels round a block of rows differently from the whole product.)"""
     rng = np.random.default_rng(n + d)
     X = np.asarray(rng.normal(3.0, 2.0, (n, d)), dtype=dtype, order=order)
     centers = rng.normal(3.0, 2.0, (k, d)).astype(dtype)
-    d2 = squared_distances(X, centers)
+    d2 = squared_distances(X, centers).astype(np.float64)
     labels = rng.integers(0, k, n) if given else d2.argmin(axis=1)
     nearest, own = _nearest_centers(X, centers, labels if given else None)
-    np.testing.assert_array_equal(nearest, labels)
-    np.testing.assert_array_equal(own, d2[np.arange(n), labels])
-    assert own.dtype == dtype
+    assert own.dtype == dtype and nearest.dtype == np.intp
+    # Each distance is a difference of terms of the size of |x - c|^2 + |mu - c|^2.
+    scale = (np.square(X - centers.mean(axis=0)).sum(axis=1, dtype=np.float64)
+             + np.square(centers - centers.mean(axis=0)).sum(axis=1, dtype=np.float64).max())
+    rounding = 8 * d * np.finfo(dtype).eps * scale
+    if given:
+        np.testing.assert_array_equal(nearest, labels)
+    else:
+        ordered = np.sort(d2, axis=1)
+        decided = ordered[:, 1] - ordered[:, 0] > 2 * rounding if k > 1 else np.ones(n, bool)
+        assert decided.mean() > 0.9  # the bound is a worst case: most rows are decided
+        np.testing.assert_array_equal(nearest[decided], labels[decided])
+    expected = d2[np.arange(n), nearest]
+    assert np.all(np.abs(own - expected) <= rounding)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
