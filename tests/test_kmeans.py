@@ -277,19 +277,6 @@ def test_data_far_from_the_origin_cluster_as_at_the_origin(dtype, offset):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape", [(1, 3), (7, 2), (1000, 1), (5000, 10), (3001, 784)])
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_column_variances_equal_numpys_bit_for_bit(dtype, shape, order):
-    # Far from the origin, so that the order of the sums shows in the last bits.
-    rng = np.random.default_rng(0)
-    X = np.asarray(rng.normal(1e3, 1.0, shape), dtype=dtype, order=order)
-    variances = _column_variances(X, X.mean(axis=0))
-    expected = np.var(X, axis=0)
-    assert variances.dtype == expected.dtype
-    np.testing.assert_array_equal(variances, expected)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(("n", "d", "k"), [(10, 2, 3), (3 * 2048 + 5, 10, 10),
                                            (2 * 2048 - 1, 784, 20), (5000, 3, 2)])
 @pytest.mark.parametrize("given", [False, True])
@@ -322,17 +309,23 @@ def test_nearest_centers_by_blocks_agree_with_the_whole_array(dtype, n, d, k, gi
     assert np.all(np.abs(own - expected) <= rounding)
 
 
+def assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_trials):
+    """The same centres as scikit-learn's kmeans_plusplus, and the generator advanced by the
+    same draws."""
+    ours_rng, theirs_rng = np.random.RandomState(seed), np.random.RandomState(seed)
+    ours = seeding(X, n_clusters, ours_rng, n_local_trials)
+    theirs = kmeans_plusplus(X, n_clusters, random_state=theirs_rng,
+                             n_local_trials=n_local_trials)[0]
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours.dtype == X.dtype
+    assert ours_rng.uniform() == theirs_rng.uniform()
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_local_trials", [None, 1, 3])
 def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trials):
     X = three_blobs_2d(300, random_state=2)[0].astype(dtype)
-    ours_rng, theirs_rng = np.random.RandomState(4), np.random.RandomState(4)
-    ours = kmeans_plusplus_centers(X, 5, ours_rng, n_local_trials)
-    theirs = kmeans_plusplus(X, 5, random_state=theirs_rng, n_local_trials=n_local_trials)[0]
-    np.testing.assert_array_equal(ours, theirs)
-    assert ours.dtype == dtype
-    # The generator has advanced by the same draws.
-    assert ours_rng.uniform() == theirs_rng.uniform()
+    assert_draws_scikit_learns_centres(kmeans_plusplus_centers, X, 5, 4, n_local_trials)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -342,24 +335,23 @@ def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_fea
     rng = np.random.default_rng(n_features)
     # Pixels on with different rates, so that the distances spread.
     X = (rng.random((700, n_features)) < rng.uniform(0.05, 0.6, n_features)).astype(dtype)
-    ours_rng, theirs_rng = np.random.RandomState(1), np.random.RandomState(1)
-    ours = binary_kmeans_plusplus_centers(X, 6, ours_rng, n_local_trials)
-    theirs = kmeans_plusplus(X, 6, random_state=theirs_rng, n_local_trials=n_local_trials)[0]
-    np.testing.assert_array_equal(ours, theirs)
-    assert ours.dtype == dtype
-    assert ours_rng.uniform() == theirs_rng.uniform()
+    assert_draws_scikit_learns_centres(binary_kmeans_plusplus_centers, X, 6, 1, n_local_trials)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(1, 3), (7, 2), (1000, 1), (5000, 10), (3001, 784)])
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_column_means_and_variances_equal_numpys_bit_for_bit(dtype, shape, order):
+    # Far from the origin, so that the order of the sums shows in the last bits.
     rng = np.random.default_rng(1)
     X = np.asarray(rng.normal(1e3, 1.0, shape), dtype=dtype, order=order)
     if shape[1] > 1:
         X[:, 0] = -0.0  # NumPy's sums start from +0, so a column of -0 sums to +0
     mean, variances = _column_means_and_variances(X)
-    for ours, expected in [(mean, X.mean(axis=0)), (variances, np.var(X, axis=0))]:
+    expected_mean, expected_variances = X.mean(axis=0), np.var(X, axis=0)
+    # The compiled pass, and the blocked NumPy fallback.
+    for ours, expected in [(mean, expected_mean), (variances, expected_variances),
+                           (_column_variances(X, expected_mean), expected_variances)]:
         assert ours.dtype == expected.dtype
         np.testing.assert_array_equal(ours, expected)
         assert np.array_equal(np.signbit(ours), np.signbit(expected))
