@@ -519,8 +519,10 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         # A product with a 0/1 array of the same dtype: a masked assignment costs a step per
         # entry set, and a tenth of the float32 responsibilities of well-separated
         # components can be subnormal (3 ms of a 15 ms iteration on 100,000 x 10 blobs).
-        # The minimum first: when no entry is below tiny there is nothing to flush.
-        if resp.min() < tiny:
+        # The minimum first: when every entry is at least tiny there is nothing to flush.
+        # Written so that a nan minimum (a row of zero probability under every component,
+        # 0 / 0) still flushes the other rows.
+        if not resp.min() >= tiny:
             resp *= np.greater_equal(resp, tiny, out=np.empty_like(resp))
         return log_norm, resp
 

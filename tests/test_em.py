@@ -211,6 +211,14 @@ def test_no_subnormal_responsibility_reaches_the_m_step(dtype):
     assert_no_subnormals(resp)
     assert np.all(resp.min(axis=1) == 0.0)
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=4 * np.finfo(dtype).eps)
+    # A point so far away that every component gives it probability zero has nan
+    # responsibilities (0 / 0); the other rows are flushed all the same.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        far = np.r_[grid[window], [[np.finfo(dtype).max / 4]]].astype(dtype)
+        resp = model.predict_proba(far)
+    assert np.isnan(resp[-1]).all()
+    assert_no_subnormals(resp[:-1])
 
 
 def test_bernoulli_float32_responsibilities_have_no_subnormals():
