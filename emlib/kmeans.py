@@ -193,6 +193,23 @@ def kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None):
                             np.ones(X.shape[0], dtype=X.dtype), rng, n_local_trials)[0]
 
 
+_BYTE_BITS = np.array([bin(byte).count("1") for byte in range(256)], dtype=np.uint8)
+
+
+def _bits_set_by_table(words):
+    """The number of bits set in each row of ``words`` (uint64, last axis), byte by byte
+    from a table: NumPy before 2.0, supported by emlib, has no ``np.bitwise_count``."""
+    return _BYTE_BITS[words.view(np.uint8)].sum(axis=-1, dtype=np.int64)
+
+
+def _bits_set_by_count(words):
+    """The number of bits set in each row of ``words``, by ``np.bitwise_count``."""
+    return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
+
+
+_bits_set = _bits_set_by_count if hasattr(np, "bitwise_count") else _bits_set_by_table
+
+
 def binary_kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None):
     r""":func:`kmeans_plusplus_centers` for 0/1 data: the same centres from the same draws,
     with the distances counted from bits.
@@ -228,11 +245,10 @@ def binary_kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None):
     words = np.zeros((n_samples, n_bytes), dtype=np.uint8)
     words[:, : packed.shape[1]] = packed
     words = words.view(np.uint64)
-    ones = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+    ones = _bits_set(words)
 
     def distances(ids):
-        common = np.bitwise_count(words[ids][:, np.newaxis, :] & words).sum(axis=2,
-                                                                         dtype=np.int64)
+        common = _bits_set(words[ids][:, np.newaxis, :] & words)
         return (ones[ids][:, np.newaxis] + ones - 2 * common).astype(X.dtype)
 
     # From here on, scikit-learn's _kmeans_plusplus line by line, with unit weights.

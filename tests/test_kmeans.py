@@ -8,6 +8,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+import emlib.kmeans
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
 from emlib.kmeans import (
@@ -331,7 +332,12 @@ def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trial
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_local_trials", [None, 1])
 @pytest.mark.parametrize("n_features", [5, 64, 131])
-def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_features):
+@pytest.mark.parametrize("bit_count", ["numpy", "table"])
+def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_features,
+                                                    bit_count, monkeypatch):
+    # The table is what NumPy before 2.0 (no np.bitwise_count) uses.
+    if bit_count == "table":
+        monkeypatch.setattr(emlib.kmeans, "_bits_set", emlib.kmeans._bits_set_by_table)
     rng = np.random.default_rng(n_features)
     # Pixels on with different rates, so that the distances spread.
     X = (rng.random((700, n_features)) < rng.uniform(0.05, 0.6, n_features)).astype(dtype)
