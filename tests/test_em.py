@@ -270,3 +270,16 @@ def test_without_progress_no_progress_bar_is_made(monkeypatch):
         GaussianMixture(2, max_iter=5, random_state=0).fit(X)
         with pytest.raises(AssertionError, match="a progress bar was made"):
             GaussianMixture(2, max_iter=5, random_state=0, progress=True).fit(X)
+
+
+def test_e_step_mean_log_likelihood_is_numpys_mean():
+    """Above 2**24 rows a float32 count is no longer exact: the mean still equals np.mean."""
+    rng = np.random.default_rng(3)
+    log_norm = rng.normal(-50.0, 3.0, (1 << 24) + 3).astype(np.float32)
+
+    class Stub:
+        def _responsibilities(self, X):
+            return log_norm, None
+
+    mean, _ = emlib.em.MixtureEM._e_step(Stub(), None)
+    assert mean == float(np.mean(log_norm))
