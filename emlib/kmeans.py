@@ -26,11 +26,16 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.cluster._kmeans import _kmeans_plusplus
+from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+try:  # scikit-learn's private seeding (see kmeans_plusplus_centers); the public one if it goes
+    from sklearn.cluster._kmeans import _kmeans_plusplus
+except ImportError:  # pragma: no cover - scikit-learn 1.6 to 1.9 have it
+    _kmeans_plusplus = None
 
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
@@ -187,8 +192,11 @@ def kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None):
     The public function checks X, the weights and its parameters again, which on the
     200 points of a chapter's mixtures took half of the seeding's time; this calls
     scikit-learn's private seeding with what the public one passes it (unit weights and
-    the squared row norms). The tests compare the two.
+    the squared row norms). The tests compare the two; should a release of scikit-learn
+    drop the private function, the public one is called instead.
     """
+    if _kmeans_plusplus is None:
+        return kmeans_plusplus(X, n_clusters, random_state=rng, n_local_trials=n_local_trials)[0]
     return _kmeans_plusplus(X, n_clusters, row_norms(X, squared=True),
                             np.ones(X.shape[0], dtype=X.dtype), rng, n_local_trials)[0]
 

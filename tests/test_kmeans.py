@@ -324,7 +324,11 @@ def assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_tri
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_local_trials", [None, 1, 3])
-def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trials):
+@pytest.mark.parametrize("private", [True, False])
+def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trials, private,
+                                                            monkeypatch):
+    if not private:  # as if scikit-learn no longer had its private seeding
+        monkeypatch.setattr(emlib.kmeans, "_kmeans_plusplus", None)
     X = three_blobs_2d(300, random_state=2)[0].astype(dtype)
     assert_draws_scikit_learns_centres(kmeans_plusplus_centers, X, 5, 4, n_local_trials)
 
