@@ -46,7 +46,8 @@ from tqdm import tqdm
 from . import daskfit
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .kmeans import KMeans, binary_kmeans_plusplus_centers, kmeans_plusplus_centers
+from .kmeans import KMeans
+from .seeding import binary_kmeans_plusplus_centers, kmeans_plusplus_centers
 
 __all__ = [
     "MixtureEM",
@@ -104,7 +105,7 @@ def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None, bina
     1 is the plain D² sampling of Arthur and Vassilvitskii (2007). ``binary=True`` says
     that X holds only 0 and 1: a seeding with ``n_local_trials`` then counts its
     distances from bits, with the same result
-    (:func:`emlib.kmeans.binary_kmeans_plusplus_centers`).
+    (:func:`emlib.seeding.binary_kmeans_plusplus_centers`).
     """
     store = _KMEANS_STARTS.get()
 
