@@ -1,5 +1,6 @@
 """The EM engine: log-sum-exp, the ELBO/KL decomposition, and monotonicity properties."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -33,6 +34,23 @@ def test_log_normalize_survives_extreme_logs():
     assert np.all(np.isfinite(log_norm))
     np.testing.assert_allclose(resp[0], resp[1])
     np.testing.assert_array_equal(resp[2], [0.0, 1.0])
+
+
+def test_log_normalize_and_empty_components_warn_of_nothing(fitted):
+    """A row of zero probability everywhere has a log-normaliser of -inf (its
+    responsibilities, 0 / 0, are nan, with NumPy's warning), and a component of weight zero
+    a log-weight of -inf: neither warns of the logarithm of zero, whichever path the guards
+    take."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", "invalid value encountered in divide")
+        log_norm, resp = log_normalize(np.array([[-np.inf, -np.inf], [0.0, 1.0]]))
+        assert log_norm[0] == -np.inf and np.isnan(resp[0]).all()
+        log_normalize(np.array([[0.0, 1.0], [-np.inf, 2.0]]))
+        model, X = fitted
+        emptied = copy.deepcopy(model)
+        emptied.weights_ = np.r_[0.0, model.weights_[1:] / model.weights_[1:].sum()]
+        assert np.all(emptied.predict_proba(X)[:, 0] == 0)
 
 
 @pytest.fixture(scope="module")
