@@ -46,7 +46,8 @@ from tqdm import tqdm
 from . import daskfit
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .kmeans import KMeans, binary_kmeans_plusplus_centers, kmeans_plusplus_centers
+from .kmeans import KMeans
+from .seeding import binary_kmeans_plusplus_centers, kmeans_plusplus_centers
 
 __all__ = [
     "MixtureEM",
@@ -104,7 +105,7 @@ def _kmeans_labels(X, n_components, rng, max_iter=300, n_local_trials=None, bina
     1 is the plain D² sampling of Arthur and Vassilvitskii (2007). ``binary=True`` says
     that X holds only 0 and 1: a seeding with ``n_local_trials`` then counts its
     distances from bits, with the same result
-    (:func:`emlib.kmeans.binary_kmeans_plusplus_centers`).
+    (:func:`emlib.seeding.binary_kmeans_plusplus_centers`).
     """
     store = _KMEANS_STARTS.get()
 
@@ -509,8 +510,11 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             No entry is subnormal.
         """
         log_norm, resp = self._responsibilities(X)
-        # The sum and division of np.mean (in the dtype of the data), without its overhead.
-        return float(log_norm.sum() / log_norm.shape[0]), resp
+        # The sum and division of np.mean without its overhead: like np.mean, divide by the
+        # count as an intp and round the quotient to the data's dtype. (A float32 sum divided
+        # by a Python int divides in float32, with N rounded to float32 above 2**24 rows.)
+        total = log_norm.sum()
+        return float(total.dtype.type(total / np.intp(log_norm.shape[0]))), resp
 
     def _responsibilities(self, X):
         """The log-normaliser of every sample and the responsibilities (see :meth:`_e_step`)."""
@@ -519,8 +523,10 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         # A product with a 0/1 array of the same dtype: a masked assignment costs a step per
         # entry set, and a tenth of the float32 responsibilities of well-separated
         # components can be subnormal (3 ms of a 15 ms iteration on 100,000 x 10 blobs).
-        # The minimum first: when no entry is below tiny there is nothing to flush.
-        if resp.min() < tiny:
+        # The minimum first: when every entry is at least tiny there is nothing to flush.
+        # Written so that a nan minimum (a row of zero probability under every component,
+        # 0 / 0) still flushes the other rows.
+        if not resp.min() >= tiny:
             resp *= np.greater_equal(resp, tiny, out=np.empty_like(resp))
         return log_norm, resp
 

@@ -1,5 +1,6 @@
 """The EM engine: log-sum-exp, the ELBO/KL decomposition, and monotonicity properties."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -33,6 +34,23 @@ def test_log_normalize_survives_extreme_logs():
     assert np.all(np.isfinite(log_norm))
     np.testing.assert_allclose(resp[0], resp[1])
     np.testing.assert_array_equal(resp[2], [0.0, 1.0])
+
+
+def test_log_normalize_and_empty_components_warn_of_nothing(fitted):
+    """A row of zero probability everywhere has a log-normaliser of -inf (its
+    responsibilities, 0 / 0, are nan, with NumPy's warning), and a component of weight zero
+    a log-weight of -inf: neither warns of the logarithm of zero, whichever path the guards
+    take."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", "invalid value encountered in divide")
+        log_norm, resp = log_normalize(np.array([[-np.inf, -np.inf], [0.0, 1.0]]))
+        assert log_norm[0] == -np.inf and np.isnan(resp[0]).all()
+        log_normalize(np.array([[0.0, 1.0], [-np.inf, 2.0]]))
+        model, X = fitted
+        emptied = copy.deepcopy(model)
+        emptied.weights_ = np.r_[0.0, model.weights_[1:] / model.weights_[1:].sum()]
+        assert np.all(emptied.predict_proba(X)[:, 0] == 0)
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +229,14 @@ def test_no_subnormal_responsibility_reaches_the_m_step(dtype):
     assert_no_subnormals(resp)
     assert np.all(resp.min(axis=1) == 0.0)
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=4 * np.finfo(dtype).eps)
+    # A point so far away that every component gives it probability zero has nan
+    # responsibilities (0 / 0); the other rows are flushed all the same.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        far = np.r_[grid[window], [[np.finfo(dtype).max / 4]]].astype(dtype)
+        resp = model.predict_proba(far)
+    assert np.isnan(resp[-1]).all()
+    assert_no_subnormals(resp[:-1])
 
 
 def test_bernoulli_float32_responsibilities_have_no_subnormals():
@@ -262,3 +288,16 @@ def test_without_progress_no_progress_bar_is_made(monkeypatch):
         GaussianMixture(2, max_iter=5, random_state=0).fit(X)
         with pytest.raises(AssertionError, match="a progress bar was made"):
             GaussianMixture(2, max_iter=5, random_state=0, progress=True).fit(X)
+
+
+def test_e_step_mean_log_likelihood_is_numpys_mean():
+    """Above 2**24 rows a float32 count is no longer exact: the mean still equals np.mean."""
+    rng = np.random.default_rng(3)
+    log_norm = rng.normal(-50.0, 3.0, (1 << 24) + 3).astype(np.float32)
+
+    class Stub:
+        def _responsibilities(self, X):
+            return log_norm, None
+
+    mean, _ = emlib.em.MixtureEM._e_step(Stub(), None)
+    assert mean == float(np.mean(log_norm))

@@ -391,3 +391,21 @@ def test_every_variance_below_the_resolution_is_also_inexact(dtype):
     inexact = _inexact(np.zeros_like(variances), variances, counts, means, 0.0)
     assert 0 < flat.sum() < flat.size
     assert np.all(inexact[flat])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_moments_zero_a_spread_below_the_resolution_with_its_row_and_column(dtype):
+    """A feature that only wobbles in its last bit far from the origin is flagged, computed
+    exactly from the anchor (a spread of about one rounding step, not zero), and then set
+    to zero with its row and column, as the data cannot resolve it."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(0, 1, (200, 3)).astype(dtype)
+    level = dtype(1e4)
+    X[:, 1] = np.where(rng.random(200) < 0.5, level, np.nextafter(level, dtype(np.inf)))
+    resp = rng.dirichlet(np.ones(2), size=200).astype(dtype)
+    nk = resp.sum(axis=0)
+    means = (resp.T @ X) / nk[:, None]
+    full = full_scatter(X, resp, nk, means)
+    assert np.all(full[:, 1, :] == 0) and np.all(full[:, :, 1] == 0)
+    assert np.all(np.einsum("kii->ki", full)[:, [0, 2]] > 0.5)
+    assert np.all(diagonal_scatter(X, resp, nk, means)[:, 1] == 0)

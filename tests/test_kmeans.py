@@ -8,16 +8,16 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+import emlib.seeding
 from emlib import KMeans
 from emlib.datasets import load_mnist, three_blobs_2d
 from emlib.kmeans import (
     _column_means_and_variances,
     _column_variances,
     _nearest_centers,
-    binary_kmeans_plusplus_centers,
-    kmeans_plusplus_centers,
     squared_distances,
 )
+from emlib.seeding import binary_kmeans_plusplus_centers, kmeans_plusplus_centers
 
 
 @pytest.fixture(scope="module")
@@ -323,7 +323,11 @@ def assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_tri
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_local_trials", [None, 1, 3])
-def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trials):
+@pytest.mark.parametrize("private", [True, False])
+def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trials, private,
+                                                            monkeypatch):
+    if not private:  # as if scikit-learn no longer had its private seeding
+        monkeypatch.setattr(emlib.seeding, "_kmeans_plusplus", None)
     X = three_blobs_2d(300, random_state=2)[0].astype(dtype)
     assert_draws_scikit_learns_centres(kmeans_plusplus_centers, X, 5, 4, n_local_trials)
 
@@ -331,7 +335,12 @@ def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trial
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_local_trials", [None, 1])
 @pytest.mark.parametrize("n_features", [5, 64, 131])
-def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_features):
+@pytest.mark.parametrize("bit_count", ["numpy", "table"])
+def test_binary_seeding_draws_scikit_learns_centres(dtype, n_local_trials, n_features,
+                                                    bit_count, monkeypatch):
+    # The table is what NumPy before 2.0 (no np.bitwise_count) uses.
+    if bit_count == "table":
+        monkeypatch.setattr(emlib.seeding, "_bits_set", emlib.seeding._bits_set_by_table)
     rng = np.random.default_rng(n_features)
     # Pixels on with different rates, so that the distances spread.
     X = (rng.random((700, n_features)) < rng.uniform(0.05, 0.6, n_features)).astype(dtype)
