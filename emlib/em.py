@@ -487,6 +487,10 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             resp[indices, np.arange(K)] = 1.0
         return resp
 
+    def _forget_partial_fit(self):
+        """Drop what ``partial_fit`` accumulated, so that a new fit starts afresh; families
+        without online EM have nothing to drop (:class:`emlib.online.OnlineEMMixin` does)."""
+
     def _e_step(self, X):
         r"""E-step: mean log-likelihood per sample and the responsibilities.
 
@@ -603,9 +607,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         and the labels returned are a lazy Dask array.
         """
         with restored_on_failure(self):
-            # A new fit forgets what partial_fit had accumulated (emlib.online).
-            for name in ("_running_moments", "n_steps_", "n_seen_"):
-                vars(self).pop(name, None)
+            self._forget_partial_fit()
             # What a family derives from the training data alone (a centred copy, constants
             # of a prior) is kept here for the length of this fit rather than recomputed in
             # every iteration; it is dropped on return, so that no later fit can see stale

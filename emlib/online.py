@@ -57,6 +57,12 @@ class OnlineEMMixin:
     ``_m_step_from_moments`` (see :mod:`emlib.daskfit`).
     """
 
+    def _forget_partial_fit(self):
+        """Drop the running summary and the step and sample counts (a new ``fit`` calls this:
+        its parameters owe nothing to earlier batches)."""
+        for name in ("_running_moments", "n_steps_", "n_seen_"):
+            vars(self).pop(name, None)
+
     def _check_learning_rate(self):
         check_scalar(self.learning_decay, "learning_decay", Real, min_val=0.0, max_val=1.0,
                      include_boundaries="right")
