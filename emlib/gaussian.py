@@ -50,6 +50,7 @@ from .moments import (
     pooled_scatter,
     row_blocks,
     spread_limit,
+    summed_scatter,
 )
 from .online import OnlineEMMixin
 from .priors import (
@@ -780,12 +781,8 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
         divisor = np.maximum(nk, np.finfo(X.dtype).tiny)
         offsets = (resp.T @ Xc) / divisor[:, np.newaxis]
         floor = self.reg_covar if getattr(self, "prior_", None) is None else 0.0
-        if self.covariance_type == "full":
-            scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, offsets, floor, origin)
-        elif self.covariance_type == "tied":
-            scatter = nk.sum() * pooled_scatter(Xc, resp, divisor, offsets, floor, origin)
-        else:
-            scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, offsets, floor, origin)
+        scatter = summed_scatter(self.covariance_type, Xc, resp, nk, divisor, offsets, floor,
+                                 origin)
         f64 = np.float64
         return {
             "count": nk.astype(f64),

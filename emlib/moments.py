@@ -53,6 +53,7 @@ __all__ = [
     "full_scatter",
     "diagonal_scatter",
     "pooled_scatter",
+    "summed_scatter",
     "zero_below_resolution",
 ]
 
@@ -313,6 +314,32 @@ def pooled_scatter(X, resp, nk, means, floor=0.0, origin=None):
             "k,kij->ij", nk, full_scatter(X, resp, nk, means, floor, origin)
         ) / nk.sum()
     return (pooled + pooled.T) / 2
+
+
+def summed_scatter(covariance_type, X, resp, nk, divisor, means, floor=0.0, origin=None):
+    r"""The weighted scatter of every component summed over the samples, by covariance type.
+
+    :math:`N_k S_k = \sum_n r_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top` for ``full`` (the
+    diagonals alone for ``diag`` and ``spherical``), and :math:`\sum_k N_k S_k` for ``tied``:
+    the scatters of :func:`full_scatter`, :func:`diagonal_scatter` and
+    :func:`pooled_scatter`, multiplied back by the counts, as the M-steps with a prior and
+    the pooled moments of :mod:`emlib.daskfit` need them.
+
+    Parameters
+    ----------
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    nk : ndarray of shape (n_components,)
+        The soft counts :math:`N_k`.
+    divisor : ndarray of shape (n_components,)
+        The counts kept away from zero, which ``means`` were computed with.
+    X, resp, means, floor, origin
+        As for :func:`full_scatter`.
+    """
+    if covariance_type == "full":
+        return nk[:, None, None] * full_scatter(X, resp, divisor, means, floor, origin)
+    if covariance_type == "tied":
+        return nk.sum() * pooled_scatter(X, resp, divisor, means, floor, origin)
+    return nk[:, None] * diagonal_scatter(X, resp, divisor, means, floor, origin)
 
 
 def pool_moments(a, b):

@@ -38,7 +38,7 @@ import numpy as np
 from scipy.special import gammaln, multigammaln, xlogy
 
 from .daskfit import compute, is_dask_array
-from .moments import diagonal_scatter, full_scatter, pooled_scatter
+from .moments import summed_scatter
 
 __all__ = [
     "GaussianPrior",
@@ -329,12 +329,7 @@ def map_gaussian_parameters(X, resp, prior, covariance_type, *, centred=None):
     # As in emlib.gaussian: an empty component keeps a finite (zero) sample mean.
     divisor = np.maximum(nk, np.finfo(dtype).tiny)
     xbar = (resp.T @ Xc) / divisor[:, np.newaxis]
-    if covariance_type == "full":
-        scatter = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar, origin=origin)
-    elif covariance_type == "tied":
-        scatter = nk.sum() * pooled_scatter(Xc, resp, divisor, xbar, origin=origin)
-    else:
-        scatter = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar, origin=origin)
+    scatter = summed_scatter(covariance_type, Xc, resp, nk, divisor, xbar, origin=origin)
     return map_parameters_from_moments(
         nk, xbar, scatter, prior, covariance_type, mu0=mu0, origin=origin
     )

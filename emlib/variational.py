@@ -58,7 +58,7 @@ from .gaussian import (
     precision_cholesky,
     precisions_from_cholesky,
 )
-from .moments import diagonal_scatter, full_scatter, pooled_scatter
+from .moments import summed_scatter
 from .student import log_student_t_from_distances
 
 __all__ = ["VariationalGaussianMixture"]
@@ -453,20 +453,19 @@ degrees_of_freedom_prior_, covariance_prior_
         c = beta0 * nk / beta
         covariance_prior = self.covariance_prior_.astype(dtype)
 
+        scale = summed_scatter(self.covariance_type, Xc, resp, nk, divisor, xbar,
+                               origin=origin)
         if self.covariance_type == "full":
-            scale = nk[:, None, None] * full_scatter(Xc, resp, divisor, xbar, origin=origin)
             scale += c[:, None, None] * delta[:, :, None] * delta[:, None, :]
             scale += covariance_prior
             nu = nu0 + nk
             covariances = scale / nu[:, None, None]
         elif self.covariance_type == "tied":
-            scale = nk.sum() * pooled_scatter(Xc, resp, divisor, xbar, origin=origin)
             scale += (c * delta.T) @ delta
             scale = covariance_prior + scale / K
             nu = dtype.type(nu0 + nk.sum() / K)
             covariances = (scale + scale.T) / (2 * nu)
         else:
-            scale = nk[:, None] * diagonal_scatter(Xc, resp, divisor, xbar, origin=origin)
             scale += c[:, None] * delta**2
             if self.covariance_type == "spherical":
                 scale = scale.mean(axis=1)
