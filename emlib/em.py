@@ -514,11 +514,7 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             No entry is subnormal.
         """
         log_norm, resp = self._responsibilities(X)
-        # The sum and division of np.mean without its overhead: like np.mean, divide by the
-        # count as an intp and round the quotient to the data's dtype. (A float32 sum divided
-        # by a Python int divides in float32, with N rounded to float32 above 2**24 rows.)
-        total = log_norm.sum()
-        return float(total.dtype.type(total / np.intp(log_norm.shape[0]))), resp
+        return float(np.mean(log_norm)), resp
 
     def _responsibilities(self, X):
         """The log-normaliser of every sample and the responsibilities (see :meth:`_e_step`)."""
