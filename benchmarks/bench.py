@@ -68,17 +68,7 @@ def fit_quietly(model, X):
 
 def per_iteration(make, X, short, long, repeats):
     """Median time of one iteration: the extra time of ``long - short`` more iterations."""
-
-    def run(n_iter):
-        model = fit_quietly(make(n_iter), X)
-        assert model.n_iter_ == n_iter, f"stopped early after {model.n_iter_} iterations"
-
-    run(short)  # warm-up: imports, compilation, first touch of memory
-    samples = [
-        (seconds(lambda: run(long), 1) - seconds(lambda: run(short), 1)) / (long - short)
-        for _ in range(repeats)
-    ]
-    return float(np.median(samples))
+    return per_iteration_interleaved({"one": make}, X, short, long, repeats)["one"]
 
 
 def per_iteration_interleaved(makes, X, short, long, repeats):
