@@ -35,7 +35,6 @@ The shapes and conventions of every fitted attribute are scikit-learn's, so the 
 can be compared parameter by parameter.
 """
 
-import functools
 import math
 from numbers import Real
 
@@ -119,23 +118,15 @@ def _collapse_error(reg_covar):
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _block_indicator(n_components, n_features, dtype):
-    """(K D, K) matrix whose column k sums the k-th block of D columns; read-only, because
-    it is shared by every call with the same shape."""
-    blocks = np.repeat(np.eye(n_components, dtype=dtype), n_features, axis=0)
-    blocks.setflags(write=False)
-    return blocks
-
-
 def _full_mahalanobis(X, means, U):
     r""":math:`\lVert (x_n - \mu_k)^\top U_k \rVert^2` for all samples and components.
 
     With a centre :math:`c` (the mean of the means), :math:`(x_n - \mu_k)^\top U_k =
-    (x_n - c)^\top U_k - (\mu_k - c)^\top U_k`: one product with the side-by-side factors
-    :math:`[U_1 \cdots U_K]`, plus a row of offsets, gives every component's transformed data
-    at once, and squaring and summing each component's block of columns is a second product,
-    with a block indicator matrix. The rows are processed in blocks to bound memory.
+    (x_n - c)^\top U_k - (\mu_k - c)^\top U_k`: one product of the stacked, transposed
+    factors :math:`[U_1 \cdots U_K]^\top` with the centred data, minus a column of offsets,
+    gives every component's transformed data at once; squaring it and summing each
+    component's block of rows gives the distances. The rows of ``X`` are processed in blocks
+    to bound memory.
 
     Centring makes the result independent of where the origin is. What remains is the
     rounding of :math:`x_n - c`, an error of about :math:`\epsilon` times the length of the
@@ -148,16 +139,22 @@ def _full_mahalanobis(X, means, U):
     width = n_components * n_features
     # The sum and division of means.mean(axis=0), without its overhead (small data).
     centre = np.add.reduce(means, axis=0) / n_components
-    factors = U.transpose(1, 0, 2).reshape(n_features, width)
+    # Row (k, j) is column j of U_k.
+    factors = U.transpose(0, 2, 1).reshape(width, n_features)
     offsets = np.einsum("ki,kij->kj", means - centre, U)
-    np.negative(offsets, out=offsets)
-    blocks = _block_indicator(n_components, n_features, X.dtype)
-    out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
+    # Feature-major blocks, (K D, n) and (K, n): every elementwise step and the sum over
+    # each component's rows then runs along a block's length (the output is column-major,
+    # so its transpose takes whole rows), where an (n, K D) layout summed its blocks with a
+    # product by an indicator matrix. 22 -> 15 ms in float64 and 12 -> 8 ms in float32 on
+    # 100,000 x 10 data with K = 10.
+    out_T = np.empty((n_components, X.shape[0]), dtype=X.dtype)
+    column = offsets.reshape(width, 1)
     for rows in row_blocks(X.shape[0], width):
-        Y = (X[rows] - centre) @ factors
-        Y += offsets.reshape(width)
+        Y = factors @ np.subtract(X[rows].T, centre[:, np.newaxis], order="C")
+        Y -= column
         Y *= Y
-        out[rows] = Y @ blocks
+        np.add.reduce(Y.reshape(n_components, n_features, -1), axis=1, out=out_T[:, rows])
+    out = out_T.T
     for k in _far_from_centre(offsets):
         _direct_mahalanobis(X, means[k], U[k], out[:, k])
     return out
@@ -180,9 +177,11 @@ def _direct_mahalanobis(X, mean, U, out):
 def _diagonal_mahalanobis(X, means, precisions):
     r""":math:`\sum_d P_{kd} (x_{nd} - \mu_{kd})^2` for diagonal precisions :math:`P_{kd}`.
 
-    Expanded about the centre :math:`c` of the means, the sum is three matrix products,
+    Expanded about the centre :math:`c` of the means, the sum is
     :math:`\sum_d P_{kd} (\mu_{kd} - c_d)^2 - 2 \sum_d P_{kd} (\mu_{kd} - c_d)(x_{nd} - c_d)
-    + \sum_d P_{kd} (x_{nd} - c_d)^2`. Near :math:`\mu_k` the terms are about
+    + \sum_d P_{kd} (x_{nd} - c_d)^2`: a constant per component plus one matrix product of
+    :math:`[-2 P_{k\cdot} \odot (\mu_k - c),\ P_{k\cdot}]` with the stacked
+    :math:`(x_n - c,\ (x_n - c)^2)`. Near :math:`\mu_k` the terms are about
     :math:`P_{kd} (\mu_{kd} - c_d)^2` while the result is about one per feature, so a
     component for which that ratio exceeds :func:`emlib.moments.spread_limit` (far from the
     others relative to its spread) is recomputed from the deviations themselves. The output
@@ -195,15 +194,20 @@ def _diagonal_mahalanobis(X, means, precisions):
     ratios = np.square(shifted)
     ratios *= precisions
     constant = ratios.sum(axis=1)
-    linear = -2.0 * (shifted * precisions).T
-    out = np.empty((n_components, X.shape[0]), dtype=X.dtype).T
-    for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
-        Xc = X[rows] - centre
-        block = Xc @ linear
-        Xc *= Xc
-        block += Xc @ precisions.T
-        block += constant
-        out[rows] = block
+    n_features = X.shape[1]
+    # Feature-major blocks, written into the transpose of the
+    # column-major output: 5.8 -> 3.1 ms in float64 and 3.7 -> 1.8 ms in float32 on
+    # 100,000 x 10 data with K = 10, against an (n, D) layout.
+    weights = np.concatenate([-2.0 * shifted * precisions, precisions], axis=1)
+    out_T = np.empty((n_components, X.shape[0]), dtype=X.dtype)
+    for rows in row_blocks(X.shape[0], 8 * n_features):
+        block = X[rows].T
+        Z = np.empty((2 * n_features, block.shape[1]), dtype=X.dtype)
+        np.subtract(block, centre[:, np.newaxis], out=Z[:n_features])
+        np.square(Z[:n_features], out=Z[n_features:])
+        np.matmul(weights, Z, out=out_T[:, rows])
+    out_T += constant[:, np.newaxis]
+    out = out_T.T
     far = ratios > spread_limit(ratios.dtype)
     if not np.count_nonzero(far):  # the common case, without building an index array
         return out

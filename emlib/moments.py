@@ -212,13 +212,15 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
     centre = weighted_centre(nk, means)
     scatter = np.zeros((n_components, n_features, n_features), dtype=X.dtype)
     for rows in row_blocks(X.shape[0], n_components * n_features):
-        Xc = X[rows] - centre
-        # Component-major: resp is column-major, so each component's weights are contiguous
-        # and so is each weighted copy (1.5 times as fast as a row-major (n, K, D) buffer on
-        # 100,000 x 10 data, in float32 and float64 alike).
-        weighted = np.empty((n_components, len(Xc), n_features), dtype=X.dtype)
-        np.multiply(resp[rows].T[:, :, np.newaxis], Xc[np.newaxis], out=weighted)
-        scatter += np.matmul(weighted.transpose(0, 2, 1), Xc)
+        # Feature-major (D, n) copies: the weighting then multiplies rows of a block's length
+        # (resp is column-major, so each component's weights are contiguous too), where a
+        # (K, n, D) buffer multiplied runs of D, a loop step per ten numbers. On 100,000 x 10
+        # data with K = 10 this took the scatter from 15 to 11 ms in float64 and 10 to 6 ms
+        # in float32.
+        Xc_T = np.subtract(X[rows].T, centre[:, np.newaxis], order="C")
+        weighted = np.empty((n_components,) + Xc_T.shape, dtype=X.dtype)
+        np.multiply(resp[rows].T[:, np.newaxis, :], Xc_T[np.newaxis], out=weighted)
+        scatter += np.matmul(weighted, Xc_T.T)
     shifted = means - centre
     covariances = np.divide(scatter, nk[:, None, None], out=scatter)
     covariances -= shifted[:, :, np.newaxis] * shifted[:, np.newaxis, :]
@@ -264,13 +266,15 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0, origin=None):
     The parameters are those of :func:`full_scatter`.
     """
     centre = weighted_centre(nk, means)
-    second = np.zeros(means.shape, dtype=means.dtype)
-    for rows in row_blocks(X.shape[0], 8 * X.shape[1]):
-        Xc = X[rows] - centre
-        Xc *= Xc
-        second += resp[rows].T @ Xc
+    # Transposed, (D, K): the squares run along a feature-major block's rows (as in
+    # full_scatter), and the column-major resp enters the product as it is stored.
+    second_T = np.zeros(means.shape[::-1], dtype=means.dtype)
+    for rows in row_blocks(X.shape[0], 4 * X.shape[1]):
+        Xc_T = np.subtract(X[rows].T, centre[:, np.newaxis], order="C")
+        Xc_T *= Xc_T
+        second_T += Xc_T @ resp[rows]
     shift_sq = np.square(means - centre)
-    variances = np.divide(second, nk[:, np.newaxis], out=second)
+    variances = np.divide(second_T.T, nk[:, np.newaxis], order="C")
     variances -= shift_sq
     located = _located(means, origin)
     inexact = _inexact(shift_sq, variances, nk, located, floor)
