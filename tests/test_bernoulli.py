@@ -5,9 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from emlib import BernoulliMixture
+from emlib.bernoulli import log_bernoulli_density
 from emlib.datasets import load_mnist, make_binary_patterns
 from emlib.metrics import matched_accuracy
 
@@ -115,6 +117,59 @@ def test_sample_bic_aic():
     log_lik = bm.score(X) * len(X)
     np.testing.assert_allclose(bm.bic(X), -2 * log_lik + 194 * np.log(len(X)))
     np.testing.assert_allclose(bm.aic(X), -2 * log_lik + 2 * 194)
+
+
+# ------------------------------------------------------------------ sparse input
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("sparse_format", [sp.csr_array, sp.csc_matrix])
+def test_sparse_input_fits_as_dense_input_does(dtype, init_params, sparse_format):
+    """The same start and the same iterations: only the order of the products' sums
+    differs, by rounding, which the iterations carry along without amplifying much."""
+    X, _ = load_mnist(500, binarize=True)
+    kwargs = dict(n_components=5, init_params=init_params, random_state=0, pixel_prior=0.1,
+                  max_iter=200, dtype=dtype)
+    dense = BernoulliMixture(**kwargs).fit(X)
+    sparse = BernoulliMixture(**kwargs).fit(sparse_format(X))
+    assert sparse.means_.dtype == dtype and sparse.n_iter_ == dense.n_iter_
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(sparse.means_, dense.means_, rtol=0, atol=1e3 * eps)
+    np.testing.assert_allclose(sparse.weights_, dense.weights_, rtol=0, atol=1e3 * eps)
+    np.testing.assert_array_equal(sparse.predict(sparse_format(X)), dense.predict(X))
+    # A log-likelihood sums 784 terms as large as |log eps| (pixels a component never saw),
+    # and the parameters themselves differ by rounding.
+    np.testing.assert_allclose(sparse.score_samples(sparse_format(X)), dense.score_samples(X),
+                               rtol=1e3 * eps)
+
+
+def test_sparse_input_to_partial_fit_and_predict():
+    X, _ = load_mnist(600, binarize=True)
+    dense, sparse = BernoulliMixture(4, random_state=0), BernoulliMixture(4, random_state=0)
+    for rows in np.array_split(np.arange(len(X)), 3):
+        dense.partial_fit(X[rows])
+        sparse.partial_fit(sp.csr_array(X[rows]))
+    np.testing.assert_allclose(sparse.means_, dense.means_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dense.predict_proba(sp.csr_array(X)), dense.predict_proba(X),
+                               rtol=0, atol=1e-12)
+
+
+def test_sparse_log_density_is_column_major_and_equals_the_dense_one():
+    X, _ = load_mnist(50, binarize=True)
+    means = np.random.default_rng(0).uniform(0.05, 0.95, size=(3, X.shape[1]))
+    dense = log_bernoulli_density(X.astype(float), means)
+    sparse = log_bernoulli_density(sp.csr_matrix(X, dtype=float), means)
+    assert isinstance(sparse, np.ndarray) and sparse.flags.f_contiguous
+    np.testing.assert_allclose(sparse, dense, rtol=1e-13)
+
+
+def test_sparse_non_binary_data_says_how_to_binarise():
+    X = sp.csr_array(np.array([[0.0, 2.0], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match="needs binary data"):
+        BernoulliMixture(1).fit(X)
+    # Explicitly stored zeros are 0/1 values too.
+    stored_zero = sp.csr_array((np.array([0.0, 1.0]), np.array([0, 1]), np.array([0, 1, 2])),
+                               shape=(2, 2))
+    assert BernoulliMixture(1).fit(stored_zero).means_.shape == (1, 2)
 
 
 def test_bool_input_is_accepted():

@@ -21,11 +21,15 @@ from emlib import (
 from emlib.datasets import make_binary_patterns
 
 # scikit-learn's generic checks feed continuous (often negative) data, which a Bernoulli
-# mixture rejects by design; each of these is re-run on binary data below.
+# mixture rejects by design; each of these is re-run on binary data below, and sparse 0/1
+# input in tests/test_bernoulli.py.
 CONTINUOUS_DATA = "feeds continuous data; BernoulliMixture accepts only 0/1 input"
 BERNOULLI_EXPECTED_FAILURES = {
     name: CONTINUOUS_DATA
     for name in [
+        "check_estimator_sparse_tag",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
         "check_fit_score_takes_y",
         "check_estimators_overwrite_params",
         "check_dont_overwrite_parameters",
@@ -61,18 +65,12 @@ VARIATIONAL_EXPECTED_FAILURES = {
 
 
 # The same for a multinomial mixture, which accepts only counts (non-negative integers):
-# the generic checks' data are non-negative (the positive_only tag) but not integers. The
-# sparse checks too feed non-integer values; sparse counts are tested below and in
-# tests/test_multinomial.py.
+# the generic checks' data are non-negative (the positive_only tag) but not integers; the
+# sparse ones' too. Sparse counts are tested below and in tests/test_multinomial.py.
 NON_COUNT_DATA = "feeds non-integer data; MultinomialMixture accepts only counts"
 MULTINOMIAL_EXPECTED_FAILURES = {
     name: NON_COUNT_DATA
-    for name in [
-        *(set(BERNOULLI_EXPECTED_FAILURES) - {"check_positive_only_tag_during_fit"}),
-        "check_estimator_sparse_tag",
-        "check_estimator_sparse_array",
-        "check_estimator_sparse_matrix",
-    ]
+    for name in set(BERNOULLI_EXPECTED_FAILURES) - {"check_positive_only_tag_during_fit"}
 }
 
 
