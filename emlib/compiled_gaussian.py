@@ -5,7 +5,7 @@ sixty calls of a few microseconds each, on arrays of a few thousand numbers: the
 not the arithmetic, take the time. Here each step is one Numba kernel that loops over the
 samples and components as the equations do.
 
-**E-step** (:func:`responsibilities`). For every sample and component, with the
+**E-step** (:func:`e_step`). For every sample and component, with the
 upper-triangular factor :math:`U_k` of the precision (:math:`\Sigma_k^{-1} = U_k U_k^\top`),
 
 .. math::
@@ -42,8 +42,10 @@ factored as :func:`emlib.gaussian.precision_cholesky` does: :math:`\Sigma_k = L_
 :math:`U_k = L_k^{-\top}`, with the same test of collapse (a pivot :math:`L_{ii}^2` at most
 :math:`16 \epsilon\, \Sigma_{ii}`, or not positive).
 
-The kernel's sums are accumulated in ``float64`` for ``float32`` data too, and its results
-stored in the data's dtype. Both paths compute the same quantities; they differ by
+The kernels compute in ``float64``, for ``float32`` data too, and store their results in
+the data's dtype (the E-step rounds each :math:`a_{nk}` to it before normalising, as the
+NumPy E-step holds them: a ``float32`` log-density below the ``float32`` range is
+:math:`-\infty` in both). Both paths compute the same quantities; they differ by
 rounding (the tests compare them, ``tests/test_compiled_gaussian.py``).
 :func:`applies` decides where this path is used: with Numba installed, for data of at most
 ``SMALL_WORK`` multiply-adds :math:`N K D^2` per iteration, in the parameters' dtype.
@@ -205,7 +207,7 @@ if HAVE_NUMBA:
             total += _finish_row(weighted, normalise, tiny, resp, log_norm, n)
         return total
 
-    @_kernel(inline="always")
+    @_kernel
     def _count_and_anchor(resp, k):
         """:math:`N_k` and the sample of largest responsibility (the first of equals)."""
         count = 0.0
@@ -216,7 +218,7 @@ if HAVE_NUMBA:
                 anchor = n
         return count, anchor
 
-    @_kernel(inline="always")
+    @_kernel
     def _anchored_mean(Xc, resp, k, count, anchor, offset):
         r""":math:`m_k = \sum_n r_{nk} (x_n - a_k) / N_k`, returned, and the mean
         :math:`a_k + m_k` (measured from the origin of ``Xc``) into ``offset``."""
@@ -231,14 +233,14 @@ if HAVE_NUMBA:
             offset[i] = Xc[anchor, i] + mean[i]
         return mean
 
-    @_kernel(inline="always")
+    @_kernel
     def _below_resolution(variance, location, eps):
         r"""Whether a variance is at most :math:`(16 \epsilon \lvert \mu \rvert)^2`, noise
         about a component on one point (:func:`emlib.moments.zero_below_resolution`)."""
         resolution = 16 * eps * abs(location)
         return variance <= resolution * resolution
 
-    @_kernel(inline="always")
+    @_kernel
     def _anchored_scatter(Xc, resp, k, eps, origin, offset, scatter):
         r"""Component ``k``'s count :math:`N_k` (returned), its mean measured from the
         origin of ``Xc`` into ``offset`` and its scatter :math:`S_k = \sum_n r_{nk} d_n
@@ -267,11 +269,11 @@ if HAVE_NUMBA:
                 scatter[j, i] = scatter[i, j]
         for i in range(n_features):
             if _below_resolution(scatter[i, i], origin[i] + offset[i], eps):
-                scatter[i, :] = 0.0
-                scatter[:, i] = 0.0
+                for j in range(n_features):
+                    scatter[i, j] = scatter[j, i] = 0.0
         return count
 
-    @_kernel(inline="always")
+    @_kernel
     def _anchored_variances(Xc, resp, k, eps, origin, offset, variances):
         r"""The diagonal of :func:`_anchored_scatter` alone, :math:`(S_k)_{dd} = \sum_n
         r_{nk} d_{nd}^2 / N_k - m_{kd}^2`, into ``variances``; returns :math:`N_k`."""
@@ -293,7 +295,7 @@ if HAVE_NUMBA:
                 variances[d] = 0.0
         return count
 
-    @_kernel(inline="always")
+    @_kernel
     def _precision_factor(covariance, factor, eps):
         r"""``factor`` :math:`\leftarrow U = L^{-\top}` from :math:`\Sigma = L L^\top`;
         False if :math:`\Sigma` is not positive definite or a pivot :math:`L_{jj}^2` is at
@@ -322,8 +324,22 @@ if HAVE_NUMBA:
                 for p in range(j, i):
                     value -= L[i, p] * M[p, j]
                 M[i, j] = value / L[i, i]
-        factor[:] = M.T
+        for i in range(n_features):
+            for j in range(n_features):
+                factor[i, j] = M[j, i]
         return True
+
+    @_kernel
+    def _covariance(within, with_prior, scale, divisor, reg_covar, out):
+        r"""``out`` :math:`\leftarrow (\Psi + W) / m` with a prior, else :math:`W / m +
+        \epsilon I`."""
+        n_features = within.shape[0]
+        for i in range(n_features):
+            for j in range(n_features):
+                if with_prior:
+                    out[i, j] = (scale[i, j] + within[i, j]) / divisor
+                else:
+                    out[i, j] = within[i, j] / divisor + (reg_covar if i == j else 0.0)
 
     @_kernel
     def _full_m_step(Xc, origin, resp, tied, reg_covar, eps, with_prior, mu0, scale, kappa,
@@ -348,30 +364,33 @@ if HAVE_NUMBA:
         for k in range(n_components):
             counts[k] = _anchored_scatter(Xc, resp, k, eps, origin, offsets[k], scatters[k])
         total = counts.sum()
-        pooled = np.zeros((n_features, n_features))
+        delta = np.empty(n_features)
+        # The numerator of a covariance (the prior's scale aside): S_k for maximum
+        # likelihood, N_k S_k + c_k delta_k delta_k^T with a prior; summed over k for tied.
+        within = np.zeros((n_features, n_features))
         for k in range(n_components):
+            count = counts[k]
             if with_prior:
-                weights[k] = (counts[k] + (alpha - 1)) / (total + n_components * (alpha - 1))
-                delta = offsets[k] - mu0
-                means[k] = offsets[k] - kappa / (counts[k] + kappa) * delta + origin
-                c = kappa * counts[k] / (counts[k] + kappa)
-                within = counts[k] * scatters[k] + c * np.outer(delta, delta)
-                if tied:
-                    pooled += within
-                else:
-                    covariances[k] = (scale + within) / (nu + counts[k] + n_features + 2)
+                weights[k] = (count + (alpha - 1)) / (total + n_components * (alpha - 1))
+                shrink, c = kappa / (count + kappa), kappa * count / (count + kappa)
             else:
-                weights[k] = counts[k] / total
-                means[k] = offsets[k] + origin
-                if tied:
-                    pooled += counts[k] * scatters[k]
-                else:
-                    covariances[k] = scatters[k] + reg_covar * np.eye(n_features)
+                weights[k] = count / total
+                shrink = c = 0.0
+            for i in range(n_features):
+                delta[i] = offsets[k, i] - mu0[i]
+                means[k, i] = offsets[k, i] - shrink * delta[i] + origin[i]
+            if not tied:
+                within[:] = 0.0
+            weight = count if with_prior or tied else 1.0
+            for i in range(n_features):
+                for j in range(n_features):
+                    within[i, j] += weight * scatters[k, i, j] + c * delta[i] * delta[j]
+            if not tied:
+                divisor = nu + count + n_features + 2 if with_prior else 1.0
+                _covariance(within, with_prior, scale, divisor, reg_covar, covariances[k])
         if tied:
-            if with_prior:
-                covariances[0] = (scale + pooled) / (nu + total + n_components + n_features + 1)
-            else:
-                covariances[0] = pooled / total + reg_covar * np.eye(n_features)
+            divisor = nu + total + n_components + n_features + 1 if with_prior else total
+            _covariance(within, with_prior, scale, divisor, reg_covar, covariances[0])
         for k in range(covariances.shape[0]):
             if not _precision_factor(covariances[k], factors[k], eps):
                 return False
@@ -397,22 +416,30 @@ if HAVE_NUMBA:
         variances = np.empty(n_features)
         counts = np.empty(n_components)
         for k in range(n_components):
-            counts[k] = _anchored_variances(Xc, resp, k, eps, origin, offset, variances)
-            if with_prior:
-                delta = offset - mu0
-                means[k] = offset - kappa / (counts[k] + kappa) * delta + origin
-                within = counts[k] * variances + kappa * counts[k] / (counts[k] + kappa) * delta**2
+            count = _anchored_variances(Xc, resp, k, eps, origin, offset, variances)
+            counts[k] = count
+            shrink = kappa / (count + kappa) if with_prior else 0.0
+            c = kappa * count / (count + kappa) if with_prior else 0.0
+            weight = count if with_prior else 1.0
+            summed = 0.0
+            for d in range(n_features):
+                delta = offset[d] - mu0[d]
+                means[k, d] = offset[d] - shrink * delta + origin[d]
+                # (S_k)_dd + epsilon, or N_k (S_k)_dd + c_k delta_kd^2 with a prior
+                within = weight * variances[d] + c * delta * delta
+                if not with_prior:
+                    within += reg_covar
                 if spherical:
-                    covariances[k, 0] = (scale[0] + within.sum()) / (
-                        nu + counts[k] * n_features + n_features + 2)
+                    summed += within
+                elif with_prior:
+                    covariances[k, d] = (scale[d] + within) / (nu + count + 3)
                 else:
-                    covariances[k] = (scale + within) / (nu + counts[k] + 3)
-            else:
-                means[k] = offset + origin
-                if spherical:
-                    covariances[k, 0] = (variances + reg_covar).sum() / n_features
-                else:
-                    covariances[k] = variances + reg_covar
+                    covariances[k, d] = within
+            if spherical and with_prior:
+                covariances[k, 0] = (scale[0] + summed) / (
+                    nu + count * n_features + n_features + 2)
+            elif spherical:
+                covariances[k, 0] = summed / n_features
         total = counts.sum()
         for k in range(n_components):
             if with_prior:
@@ -424,7 +451,6 @@ if HAVE_NUMBA:
                     return False
                 factors[k, d] = 1.0 / math.sqrt(covariances[k, d])
         return True
-
 
     @_kernel
     def _triangular_log_prior(weights, means, factors, prior_mean, scale_cholesky, kappa, nu,
@@ -442,14 +468,14 @@ if HAVE_NUMBA:
         total = log_dirichlet
         if alpha != 1:
             for k in range(n_components):
-                total += (alpha - 1) * np.log(np.float64(weights[k]))
+                total += (alpha - 1) * np.log(weights[k])
         log_det_precision = np.zeros(factors.shape[0])
         deviation = np.empty(n_features)
         for j in range(factors.shape[0]):
             U = factors[j]
             trace = 0.0
             for d in range(n_features):
-                log_det_precision[j] += 2 * np.log(np.float64(U[d, d]))
+                log_det_precision[j] += 2 * np.log(U[d, d])
             for a in range(n_features):
                 for b in range(n_features):
                     # (U^T L_Psi)_ab, U upper triangular
@@ -481,16 +507,16 @@ if HAVE_NUMBA:
         total = log_dirichlet
         if alpha != 1:
             for k in range(n_components):
-                total += (alpha - 1) * np.log(np.float64(weights[k]))
+                total += (alpha - 1) * np.log(weights[k])
         for k in range(n_components):
             for j in range(variances.shape[1]):
-                variance = np.float64(variances[k, j])
+                variance = variances[k, j]
                 total += (log_gamma[j] - (0.5 * nu + 1) * np.log(variance)
                           - 0.5 * scale[j] / variance)
             total += log_normal
             for d in range(n_features):
-                variance = np.float64(variances[k, 0 if spherical else d])
-                offset = np.float64(means[k, d]) - prior_mean[d]
+                variance = variances[k, 0 if spherical else d]
+                offset = means[k, d] - prior_mean[d]
                 total -= 0.5 * np.log(variance) + 0.5 * kappa * offset * offset / variance
         return total
 
@@ -579,7 +605,7 @@ def m_step(Xc, origin, resp, covariance_type, reg_covar, prior=None):
         factorisation at rounding level); the layouts are those of
         :class:`emlib.GaussianMixture`.
     """
-    n_samples, n_features = Xc.shape
+    n_features = Xc.shape[1]
     n_components = resp.shape[1]
     dtype = Xc.dtype
     eps = _limits(dtype)[0]
@@ -591,8 +617,8 @@ def m_step(Xc, origin, resp, covariance_type, reg_covar, prior=None):
         # The prior mean measured from the origin, exactly (origin is it rounded to dtype).
         # A writable copy of the (read-only) scale, which Numba would compile for apart.
         hyper = (True, prior.mean - origin, np.array(prior.scale.reshape(
-                 (n_features,) * 2 if triangular else -1)), prior.shrinkage,
-                 prior.degrees_of_freedom, prior.weight_concentration)
+                 (n_features,) * 2 if triangular else -1)), float(prior.shrinkage),
+                 float(prior.degrees_of_freedom), float(prior.weight_concentration))
     weights = np.empty(n_components, dtype=dtype)
     means = np.empty((n_components, n_features), dtype=dtype)
     arrays = (np.ascontiguousarray(Xc), np.ascontiguousarray(origin),
@@ -615,6 +641,11 @@ def m_step(Xc, origin, resp, covariance_type, reg_covar, prior=None):
     return (weights, means, covariances, factors) if ok else None
 
 
+def _as_float64(array):
+    """A C-contiguous float64 array of the values (the array itself if it is one)."""
+    return np.ascontiguousarray(array, dtype=np.float64)
+
+
 def log_prior(prior, constants, weights, means, covariances, precisions_cholesky,
               covariance_type):
     r"""The log-density of the prior at the parameters, normalising constants included:
@@ -635,15 +666,18 @@ def log_prior(prior, constants, weights, means, covariances, precisions_cholesky
     float
     """
     n_components, n_features = means.shape
-    terms = (prior.shrinkage, prior.degrees_of_freedom, prior.weight_concentration,
+    terms = (float(prior.shrinkage), float(prior.degrees_of_freedom),
+             float(prior.weight_concentration),
              float(constants.log_dirichlet), float(constants.log_normal))
-    weights, means = np.ascontiguousarray(weights), np.ascontiguousarray(means)
+    # In float64 whatever the fit's dtype, as emlib.priors computes it; one compiled
+    # version instead of two (each takes seconds to compile, once).
+    weights, means = _as_float64(weights), _as_float64(means)
     if covariance_type in ("full", "tied"):
-        factors = np.ascontiguousarray(precisions_cholesky).reshape(-1, n_features, n_features)
+        factors = _as_float64(precisions_cholesky).reshape(-1, n_features, n_features)
         return _triangular_log_prior(weights, means, factors, prior.mean.reshape(1, -1),
                                      constants.scale_cholesky, *terms,
                                      float(constants.log_covariance))
-    variances = np.ascontiguousarray(covariances).reshape(n_components, -1)
+    variances = _as_float64(covariances).reshape(n_components, -1)
     return _diagonal_log_prior(weights, means, variances, prior.mean,
                                np.asarray(prior.scale).reshape(-1), *terms,
                                np.asarray(constants.log_covariance).reshape(-1))

@@ -31,6 +31,11 @@ With ``prior="conjugate"`` or an :class:`emlib.GaussianPrior`, the M-step is ins
 posterior mode under a conjugate prior (MAP-EM, see :mod:`emlib.priors`), nothing is added to
 the diagonal, and the objective recorded is the log-posterior per sample.
 
+On small data (:func:`emlib.compiled_gaussian.applies`) every E-step and M-step of a fit is
+one compiled kernel (:mod:`emlib.compiled_gaussian`) that computes the same quantities, up to
+rounding, from the deviations of the data from each mean and from an anchor point of each
+component.
+
 The shapes and conventions of every fitted attribute are scikit-learn's, so the two libraries
 can be compared parameter by parameter.
 """
@@ -559,7 +564,7 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
         \log p(\theta)) / N`, with the prior's normalising constants included (see
         :func:`emlib.priors.log_prior_density`). Always a Python float, and
         ``log_likelihood_history_`` holds the same values as ``float64``; for ``float32``
-        data they are accumulated in ``float32`` and carry about seven digits.
+        data they come from ``float32`` log-densities and carry about seven digits.
         :meth:`score` stays the mean log-likelihood.
     log_likelihood_history_ : ndarray of shape (n_iter_,)
         The objective at every E-step of the best run. With a prior, or with
