@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 from sklearn.exceptions import ConvergenceWarning
 
-from emlib import GaussianMixture, GaussianPrior
+from emlib import GaussianMixture, GaussianPrior, compiled_gaussian
 from emlib.datasets import three_blobs_2d
 from emlib.em import log_normalize
 from emlib.gaussian import (
@@ -343,9 +343,11 @@ def test_map_fit_approaches_the_ml_fit():
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_without_prior_the_fit_is_the_maximum_likelihood_iteration_bit_for_bit(
-    covariance_type, dtype
+    covariance_type, dtype, monkeypatch
 ):
-    """EM written out with the ML building blocks gives exactly the fitted numbers."""
+    """EM written out with the ML building blocks gives exactly the fitted numbers (of the
+    NumPy iteration; tests/test_compiled_gaussian.py compares the compiled one with it)."""
+    monkeypatch.setattr(compiled_gaussian, "ENABLED", False)
     X = three_blobs_2d(300, random_state=2)[0].astype(dtype) + 100
     model = fit_quietly(
         GaussianMixture(
