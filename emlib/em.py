@@ -676,7 +676,11 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         :meth:`predict_proba`)."""
         if daskfit.is_dask_array(X):
             return daskfit.map_rows(self, "score_samples", X)
-        X = self._check_fitted_input(X)
+        return self._log_normalisers(self._check_fitted_input(X))
+
+    def _log_normalisers(self, X):
+        r""":math:`\log p(x_n \mid \theta)` of validated data: log-sum-exp over the
+        components."""
         return logsumexp(self._estimate_weighted_log_prob(X), axis=1)
 
     def score(self, X, y=None):
