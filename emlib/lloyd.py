@@ -111,11 +111,19 @@ if HAVE_NUMBA:
         n_clusters = centers_sq.shape[0]
         n_groups = group_counts.shape[0]
         n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
+        # One buffer per group for the products of all its blocks, and the group's sums,
+        # counts and inertia as local views and a scalar: a product allocated per block
+        # and three-index updates took 7 to 10% more time per iteration on 100,000 x 10
+        # blobs (one thread).
+        partial = np.empty((BLOCK_ROWS, n_clusters), dtype=X.dtype)
+        sums = group_sums[g]
+        counts = group_counts[g]
+        inertia = 0.0
         for block in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
             start = block * BLOCK_ROWS
             stop = min(start + BLOCK_ROWS, n_samples)
             if stop - start == BLOCK_ROWS:
-                partial = np.dot(X[start:stop], neg2_centers_T)
+                np.dot(X[start:stop], neg2_centers_T, partial)
             else:
                 # Every product has BLOCK_ROWS rows, so that each row goes through the
                 # same BLAS kernel: with fewer, OpenBLAS may switch kernels (a single
@@ -125,7 +133,7 @@ if HAVE_NUMBA:
                 # for 784 features is 26 MB to zero in every iteration.
                 padded = np.zeros((BLOCK_ROWS, n_features), dtype=X.dtype)
                 padded[: stop - start] = X[start:stop]
-                partial = np.dot(padded, neg2_centers_T)
+                np.dot(padded, neg2_centers_T, partial)
             for i in range(stop - start):
                 n = start + i
                 best = 0
@@ -136,10 +144,13 @@ if HAVE_NUMBA:
                         best = k
                         best_value = value
                 labels[n] = best
-                group_counts[g, best] += 1
-                group_inertia[g] += max(x_sq[n] + best_value, 0.0)
+                counts[best] += 1
+                inertia += max(x_sq[n] + best_value, 0.0)
+                row = sums[best]
+                x = X[n]
                 for f in range(n_features):
-                    group_sums[g, best, f] += X[n, f]
+                    row[f] += x[f]
+        group_inertia[g] = inertia
 
     # Two functions, not one compiled twice: Numba's cache keys an entry by the
     # function's name and line, so one function compiled with and without parallel=True
