@@ -388,11 +388,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         x_sq = np.einsum("ij,ij->i", centred, centred)
         best = None
         for _ in range(self.n_init):
-            start = self._initial_centers(centred, rng, offset, x_sq)
-            # The compiled step runs its own threads, each with small products. The final
-            # pass stays on one BLAS thread too: BLAS threads left spinning after it made
-            # the next fit's compiled steps 2 to 3 times slower.
+            # The compiled step runs its own threads, each with small products. The seeding
+            # and the final pass stay on one BLAS thread too: BLAS threads left spinning
+            # after them made the compiled steps 2 to 3 times slower (with the seeding's
+            # products on two BLAS threads, a GaussianMixture(10) start on 100,000 x 10
+            # blobs took 40 ms at best on two cores, on one 21 ms).
             with one_blas_thread():
+                start = self._initial_centers(centred, rng, offset, x_sq)
                 centers, labels, strict, n_iter, history = self._lloyd(centred, start, tol,
                                                                         x_sq)
                 labels, final_inertia = self._final_assignment(centred, centers, labels, strict,
