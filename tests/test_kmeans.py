@@ -284,8 +284,14 @@ def test_final_labels_and_inertia_are_those_of_the_final_centres(dtype, max_iter
     km = KMeans(3, init=X[:3], max_iter=max_iter).fit(X)
     X64, centres64 = X.astype(np.float64), km.cluster_centers_.astype(np.float64)
     d2 = ((X64[:, None, :] - centres64[None]) ** 2).sum(axis=2)
-    np.testing.assert_array_equal(km.labels_, d2.argmin(axis=1))
-    assert km.inertia_ == pytest.approx(d2.min(axis=1).sum(), rel=1e-13)
+    # Where the two nearest centres are further apart than the expansion's rounding in
+    # the dtype, the labels are those of the exact distances.
+    ordered = np.sort(d2, axis=1)
+    decided = ordered[:, 1] - ordered[:, 0] > 1e3 * np.finfo(dtype).eps * (
+        (X64**2).sum(axis=1) + (centres64**2).sum(axis=1).max())
+    assert decided.mean() > 0.99
+    np.testing.assert_array_equal(km.labels_[decided], d2.argmin(axis=1)[decided])
+    assert km.inertia_ == pytest.approx(d2[np.arange(len(X)), km.labels_].sum(), rel=1e-13)
 
 
 def assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_trials):
