@@ -32,13 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
-from .lloyd import (
-    HAVE_NUMBA,
-    column_sums_compiled,
-    lloyd_step,
-    nearest_from_expansion,
-    one_blas_thread,
-)
+from .lloyd import HAVE_NUMBA, column_sums_compiled, inertia, lloyd_step, one_blas_thread
 from .moments import spread_limit
 from .seeding import kmeans_plusplus_centers
 
@@ -66,59 +60,6 @@ def squared_distances(X, centers):
     d2 += np.einsum("ij,ij->i", X, X)[:, np.newaxis]
     d2 += (centers * centers).sum(axis=1)
     return np.maximum(d2, 0.0, out=d2)
-
-
-# Rows per matrix product of _nearest_centers: large enough that BLAS runs its ordinary
-# kernel (blocks of 256 or fewer rows took other paths, with other roundings), small enough
-# that a block of X - shift stays in cache. The remainder joins the last block so that no
-# block is smaller.
-_NEAREST_BLOCK_ROWS = 2048
-
-
-def _nearest_centers(X, centers, labels=None):
-    """The nearest centres by :func:`squared_distances`, and the squared distances to them.
-
-    The numbers of ``d2 = squared_distances(X, centers)``, then ``d2.argmin(axis=1)`` (or
-    the given ``labels``) and ``d2[n, labels[n]]``, up to the rounding of the matrix
-    product (some BLAS kernels round a block of rows differently from the whole array; on
-    others the results are bit for bit the same), but a block of rows at a time:
-    ``X - shift`` is not written for all of X at once (for 60,000 x 784 images, 376 MB,
-    whose first touch took 0.2 to 0.5 s, as long as several Lloyd iterations) and no
-    N x K array is kept.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    centers : ndarray of shape (n_clusters, n_features)
-    labels : ndarray of shape (n_samples,), default=None
-        Given labels, whose distances are wanted; None for the nearest centres.
-
-    Returns
-    -------
-    labels : ndarray of shape (n_samples,), intp
-    own : ndarray of shape (n_samples,)
-    """
-    n_samples = X.shape[0]
-    shift = centers.mean(axis=0)
-    centers = centers - shift
-    neg2_centers_T = (-2.0 * centers).T
-    centers_sq = (centers * centers).sum(axis=1)
-    # Other layouts go in one block, as squared_distances would multiply them.
-    starts = list(range(0, n_samples, _NEAREST_BLOCK_ROWS)) if X.flags.c_contiguous else [0]
-    if len(starts) > 1 and n_samples - starts[-1] < _NEAREST_BLOCK_ROWS:
-        starts.pop()
-    stops = [*starts[1:], n_samples]
-    buffer = np.empty((max(b - a for a, b in zip(starts, stops, strict=True)), X.shape[1]),
-                      dtype=X.dtype) if X.flags.c_contiguous else None
-    nearest = np.empty(n_samples, dtype=np.intp)
-    own = np.empty(n_samples, dtype=X.dtype)
-    for start, stop in zip(starts, stops, strict=True):
-        block = (np.subtract(X[start:stop], shift, out=buffer[: stop - start])
-                 if X.flags.c_contiguous else X - shift)
-        nearest[start:stop], own[start:stop] = nearest_from_expansion(
-            block @ neg2_centers_T, np.einsum("ij,ij->i", block, block), centers_sq,
-            None if labels is None else labels[start:stop])
-    return nearest, own
 
 
 def _column_means_and_variances(X):
@@ -352,9 +293,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if self.n_init != 1:
                 raise ValueError("With explicit initial centres use n_init=1: every run is equal.")
 
-    def _initial_centers(self, X, rng, offset):
+    def _initial_centers(self, X, rng, offset, x_sq=None):
         if isinstance(self.init, str) and self.init == "k-means++":
-            return kmeans_plusplus_centers(X, self.n_clusters, rng)
+            return kmeans_plusplus_centers(X, self.n_clusters, rng, x_sq=x_sq)
         if isinstance(self.init, str):
             return X[rng.choice(X.shape[0], self.n_clusters, replace=False)].copy()
         return np.array(self.init, dtype=X.dtype) - offset
@@ -374,10 +315,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         new_centers[filled] = sums[filled] / counts[filled, np.newaxis].astype(X.dtype)
         return new_centers
 
-    def _lloyd(self, X, centers, tol):
-        # ||x||^2 is the same in every iteration and for every centre: it does not change
-        # which centre is nearest, so it is added only to each point's own distance.
-        x_sq = np.einsum("ij,ij->i", X, X)
+    def _lloyd(self, X, centers, tol, x_sq):
         history = []
         labels_old = None
         strict = False
@@ -396,17 +334,18 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return centers, labels, strict, n_iter, np.asarray(history)
 
     @staticmethod
-    def _final_assignment(X, centers, labels, strict):
-        """Labels that match the final centres, and the inertia they give.
+    def _final_assignment(X, centers, labels, strict, x_sq):
+        r"""Labels that match the final centres, and the inertia they give.
 
-        :func:`squared_distances` moves both sides to the centres' mean before expanding,
-        unlike the step, so the reported inertia keeps its digits; one pass gives the labels
-        too (:func:`_nearest_centers`).
+        When the last update moved the centres (not ``strict``), one more assignment step
+        labels the points by the final centres, as scikit-learn's Lloyd does; its sums are
+        not used. The inertia is then taken from the deviations themselves
+        (:func:`emlib.lloyd.inertia`), not from the expansion, whose terms are rounded
+        relative to :math:`\lVert x \rVert^2`: the reported inertia keeps its digits.
         """
-        # When the last update moved the centres (not strict), re-assign so that the labels
-        # match them; else the labels stand and only their distances are wanted.
-        labels, own = _nearest_centers(X, centers, labels if strict else None)
-        return labels, float(own.sum())
+        if not strict:
+            labels = lloyd_step(X, centers, x_sq)[0]
+        return labels, inertia(X, centers, labels)
 
     def _warn_if_too_few_distinct_points(self, X):
         # Identical points always share their nearest centre, so with fewer distinct points
@@ -443,17 +382,25 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if offset @ offset <= spread_limit(X.dtype) * variances.sum():
             offset[:] = 0.0
         centred = X - offset if offset.any() else X
+        # ||x||^2 is the same in every iteration and for every centre: it does not change
+        # which centre is nearest, so the step adds it only to each point's own distance.
+        # The k-means++ seeding uses the same norms.
+        x_sq = np.einsum("ij,ij->i", centred, centred)
         best = None
         for _ in range(self.n_init):
-            start = self._initial_centers(centred, rng, offset)
-            # The compiled step runs its own threads, each with small products. The final
-            # pass stays on one BLAS thread too: BLAS threads left spinning after it made
-            # the next fit's compiled steps 2 to 3 times slower.
+            # The compiled step runs its own threads, each with small products. The seeding
+            # and the final pass stay on one BLAS thread too: BLAS threads left spinning
+            # after them made the compiled steps 2 to 3 times slower (with the seeding's
+            # products on two BLAS threads, a GaussianMixture(10) start on 100,000 x 10
+            # blobs took 40 ms at best on two cores, on one 21 ms).
             with one_blas_thread():
-                centers, labels, strict, n_iter, history = self._lloyd(centred, start, tol)
-                labels, inertia = self._final_assignment(centred, centers, labels, strict)
-            if best is None or inertia < best[2]:
-                best = (centers, labels, inertia, n_iter, history)
+                start = self._initial_centers(centred, rng, offset, x_sq)
+                centers, labels, strict, n_iter, history = self._lloyd(centred, start, tol,
+                                                                        x_sq)
+                labels, final_inertia = self._final_assignment(centred, centers, labels, strict,
+                                                               x_sq)
+            if best is None or final_inertia < best[2]:
+                best = (centers, labels, final_inertia, n_iter, history)
         (
             centers,
             self.labels_,

@@ -7,6 +7,7 @@ import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics.pairwise import _euclidean_distances
 
 import emlib.seeding
 from emlib import KMeans
@@ -14,8 +15,6 @@ from emlib.datasets import load_mnist, three_blobs_2d
 from emlib.kmeans import (
     _column_means_and_variances,
     _column_variances,
-    _nearest_centers,
-    squared_distances,
 )
 from emlib.seeding import binary_kmeans_plusplus_centers, kmeans_plusplus_centers
 
@@ -277,36 +276,22 @@ def test_data_far_from_the_origin_cluster_as_at_the_origin(dtype, offset):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(("n", "d", "k"), [(10, 2, 3), (3 * 2048 + 5, 10, 10),
-                                           (2 * 2048 - 1, 784, 20), (5000, 3, 2)])
-@pytest.mark.parametrize("given", [False, True])
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_nearest_centers_by_blocks_agree_with_the_whole_array(dtype, n, d, k, given, order):
-    """The blocked pass against the whole-array distances: the same distances up to the
-    rounding of the product, the same nearest centre wherever rounding cannot decide it.
-
-    (Bit for bit equality holds with some BLAS kernels and not with others: OpenBLAS's
-    Haswell and Zen kernels round a block of rows differently from the whole product.)"""
-    rng = np.random.default_rng(n + d)
-    X = np.asarray(rng.normal(3.0, 2.0, (n, d)), dtype=dtype, order=order)
-    centers = rng.normal(3.0, 2.0, (k, d)).astype(dtype)
-    d2 = squared_distances(X, centers).astype(np.float64)
-    labels = rng.integers(0, k, n) if given else d2.argmin(axis=1)
-    nearest, own = _nearest_centers(X, centers, labels if given else None)
-    assert own.dtype == dtype and nearest.dtype == np.intp
-    # Each distance is a difference of terms of the size of |x - c|^2 + |mu - c|^2.
-    scale = (np.square(X - centers.mean(axis=0)).sum(axis=1, dtype=np.float64)
-             + np.square(centers - centers.mean(axis=0)).sum(axis=1, dtype=np.float64).max())
-    rounding = 8 * d * np.finfo(dtype).eps * scale
-    if given:
-        np.testing.assert_array_equal(nearest, labels)
-    else:
-        ordered = np.sort(d2, axis=1)
-        decided = ordered[:, 1] - ordered[:, 0] > 2 * rounding if k > 1 else np.ones(n, bool)
-        assert decided.mean() > 0.9  # the bound is a worst case: most rows are decided
-        np.testing.assert_array_equal(nearest[decided], labels[decided])
-    expected = d2[np.arange(n), nearest]
-    assert np.all(np.abs(own - expected) <= rounding)
+@pytest.mark.parametrize("max_iter", [1, 2, 300])
+def test_final_labels_and_inertia_are_those_of_the_final_centres(dtype, max_iter):
+    """Whether Lloyd stopped on unchanged labels or not (max_iter), labels_ are the nearest
+    final centres, and inertia_ their distances summed in float64 from the deviations."""
+    X = (three_blobs_2d(3000, random_state=5)[0] + 1.0).astype(dtype)
+    km = KMeans(3, init=X[:3], max_iter=max_iter).fit(X)
+    X64, centres64 = X.astype(np.float64), km.cluster_centers_.astype(np.float64)
+    d2 = ((X64[:, None, :] - centres64[None]) ** 2).sum(axis=2)
+    # Where the two nearest centres are further apart than the expansion's rounding in
+    # the dtype, the labels are those of the exact distances.
+    ordered = np.sort(d2, axis=1)
+    decided = ordered[:, 1] - ordered[:, 0] > 1e3 * np.finfo(dtype).eps * (
+        (X64**2).sum(axis=1) + (centres64**2).sum(axis=1).max())
+    assert decided.mean() > 0.99
+    np.testing.assert_array_equal(km.labels_[decided], d2.argmin(axis=1)[decided])
+    assert km.inertia_ == pytest.approx(d2[np.arange(len(X)), km.labels_].sum(), rel=1e-13)
 
 
 def assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_trials):
@@ -330,6 +315,69 @@ def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trial
         monkeypatch.setattr(emlib.seeding, "_kmeans_plusplus", None)
     X = three_blobs_2d(300, random_state=2)[0].astype(dtype)
     assert_draws_scikit_learns_centres(kmeans_plusplus_centers, X, 5, 4, n_local_trials)
+
+
+@pytest.mark.parametrize(("n_samples", "n_features", "n_clusters"),
+                         [(1, 3, 1), (2, 1, 2), (97, 2, 7), (5000, 10, 10), (1200, 784, 20)])
+@pytest.mark.parametrize("n_local_trials", [None, 1, 4])
+@pytest.mark.parametrize("given_norms", [False, True])
+def test_compiled_seeding_draws_scikit_learns_centres(n_samples, n_features, n_clusters,
+                                                      n_local_trials, given_norms):
+    """The float64 seeding with compiled passes: scikit-learn's centres and draws, on grey
+    images (many equal distances: zeros everywhere a digit has no ink), on data with
+    copies of points (distances of exactly 0, candidates drawn twice) and on blobs."""
+    if n_features == 784:
+        X = load_mnist(n_samples)[0].astype(np.float64)
+    else:
+        X = three_blobs_2d(n_samples, random_state=n_samples)[0][:, :1].repeat(n_features, 1)
+        X += np.random.default_rng(0).normal(size=X.shape)
+        X[: n_samples // 3] = X[0]  # a third of the points are one point
+    x_sq = np.einsum("ij,ij->i", X, X) if given_norms else None
+    for seed in range(3):
+
+        def seeding(X, n_clusters, rng, n_local_trials):
+            return kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials, x_sq)
+
+        assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_trials)
+
+
+def test_candidate_distances_are_scikit_learns_bit_for_bit():
+    # Far from the origin, so that the expansion rounds in every entry, with points next
+    # to a candidate (distances that round below 0 and are clipped), a candidate drawn
+    # twice, and a nan where the running minimum is nan.
+    rng = np.random.default_rng(4)
+    X = rng.normal(1e3, 1.0, (3000, 6))
+    X[1:300] = X[0] + rng.normal(0.0, 1e-7, (299, 6))  # distances far below the rounding
+    ids = np.array([0, 5, 5, 2999])
+    x_sq = np.einsum("ij,ij->i", X, X)
+    closest = rng.uniform(0.0, 20.0, len(X))
+    closest[7] = np.nan
+    expected = np.minimum(closest, _euclidean_distances(X[ids], X, Y_norm_squared=x_sq,
+                                                        squared=True))
+    ours = X[ids] @ X.T
+    emlib.seeding._closest_after_candidates(ours, np.einsum("ij,ij->i", X[ids], X[ids]),
+                                            x_sq, closest)
+    unclipped = -2 * (X[ids] @ X.T) + x_sq[ids, np.newaxis] + x_sq
+    assert (unclipped < 0).any() and np.isnan(expected[:, 7]).all()
+    np.testing.assert_array_equal(ours, expected)
+
+
+@pytest.mark.parametrize("n_samples", [1, 2, 3, 10, 999, 100_003])
+def test_first_centre_is_numpys_weighted_choice(n_samples):
+    for seed in range(20):
+        ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
+        assert emlib.seeding._uniform_choice(ours, n_samples) == theirs.choice(
+            n_samples, p=np.ones(n_samples) / n_samples)
+        assert ours.uniform() == theirs.uniform()
+
+
+def test_running_sums_are_numpys_cumsum_bit_for_bit():
+    # Values of very different sizes, so that the order of the additions shows.
+    values = np.random.default_rng(3).lognormal(0.0, 6.0, 10_001)
+    values[::7] = 0.0
+    out = np.empty_like(values)
+    emlib.seeding._running_sums(values, out)
+    np.testing.assert_array_equal(out, np.cumsum(values))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -2,6 +2,8 @@
 against sums taken exactly, on the data that trouble it (float32, far from the origin,
 copies of points, ties, blocks that do not fill)."""
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -132,22 +134,30 @@ def test_small_data_run_the_same_groups_on_one_thread(monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("given", [False, True])
-def test_nearest_from_expansion_gives_numpys_bits(dtype, given):
-    rng = np.random.default_rng(6)
-    partial = rng.normal(size=(500, 7)).astype(dtype)
-    x_sq = rng.uniform(0.0, 2.0, 500).astype(dtype)
-    centers_sq = rng.uniform(0.0, 2.0, 7).astype(dtype)
-    partial[:50] = -(x_sq[:50, None] + centers_sq) - 1e-3  # clipped at 0: ties at column 0
-    partial[50:60, 3:5] = partial[50:60, 1:3]  # equal columns in pairs: the first wins
-    partial[60:65] = 10.0
-    partial[60:65, 2] = 0.0  # rows whose nearest centre is clearly 2
-    partial[70, 4] = partial[71, [1, 5]] = np.nan  # the first nan is numpy's arg-min
-    labels = rng.integers(0, 7, 500) if given else None
-    compiled = lloyd.nearest_from_expansion(partial.copy(), x_sq, centers_sq, labels)
-    plain = lloyd._nearest_from_expansion_numpy(partial.copy(), x_sq, centers_sq, labels)
-    np.testing.assert_array_equal(compiled[0], plain[0])
-    np.testing.assert_array_equal(compiled[1], plain[1])
-    assert compiled[1].dtype == plain[1].dtype == dtype
-    if not given:
-        assert (compiled[0][60:65] == 2).all() and compiled[0][70] == 4 and compiled[0][71] == 1
+@pytest.mark.parametrize("n", [1, 7, 5000])
+def test_compiled_and_numpy_inertia_agree_with_the_exact_one(n, dtype):
+    # Far from the origin: an expansion about it would lose digits here, the deviations
+    # do not.
+    X, centers = blobs(max(n, 6), dtype, offset=1e4)
+    X = X[:n]
+    labels = np.random.default_rng(n).integers(0, len(centers), n)
+    deviations = X.astype(np.float64) - centers.astype(np.float64)[labels]
+    exact = math.fsum((deviations**2).ravel())
+    for value in (lloyd.inertia_compiled(X, centers, labels),
+                  lloyd.inertia_numpy(X, centers, labels)):
+        assert isinstance(value, float)
+        assert value == pytest.approx(exact, rel=1e-13)
+
+
+def test_the_inertia_does_not_depend_on_the_number_of_threads(monkeypatch):
+    X, centers = blobs(20_000, np.float32, seed=7)
+    labels = np.random.default_rng(7).integers(0, len(centers), len(X))
+    monkeypatch.setattr(lloyd, "PARALLEL_WORK", 0)
+    results = []
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        try:
+            results.append(lloyd.inertia_compiled(X, centers, labels))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert results[0] == results[1]
