@@ -35,7 +35,7 @@ def kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None, x_sq=None):
     200 points of a chapter's mixtures took half of the seeding's time; this calls
     scikit-learn's private seeding with what the public one passes it (unit weights and
     the squared row norms), or, for float64 data when Numba is installed, the same seeding
-    with its element-wise passes compiled (:func:`_greedy_seeding`). The tests compare
+    with its element-wise passes compiled (:func:`_compiled_seeding`). The tests compare
     both with the public function; should a release of scikit-learn drop the private
     function, the public one is called instead.
 
@@ -50,7 +50,7 @@ def kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None, x_sq=None):
     if x_sq is None:
         x_sq = row_norms(X, squared=True)
     if HAVE_NUMBA and X.dtype == np.float64:
-        return _greedy_seeding(X, n_clusters, x_sq, rng, n_local_trials)
+        return _compiled_seeding(X, n_clusters, x_sq, rng, n_local_trials)
     # float32 X: scikit-learn recomputes the distances in float64 on chunks it sizes by
     # memory, which is left to it.
     return _kmeans_plusplus(X, n_clusters, x_sq, np.ones(X.shape[0], dtype=X.dtype), rng,
@@ -76,70 +76,86 @@ if HAVE_NUMBA:
                     value = current
                 products[j, n] = value
 
-    @numba.njit(cache=True, nogil=True)
-    def _running_sums(values, out):
-        # np.cumsum's order: each value added to the sum of those before it.
-        out[0] = values[0]
-        for n in range(1, values.shape[0]):
-            out[n] = out[n - 1] + values[n]
-
 
 def _uniform_choice(rng, n_samples):
     """``rng.choice(n_samples, p=np.full(n_samples, 1 / n_samples))``, scikit-learn's first
     centre, by NumPy's own steps (the running sums of p divided by their last, searched
     for one ``random_sample``) without its checks of p, which took most of its 0.9 ms on
     100,000 points."""
-    cdf = np.empty(n_samples)
-    _running_sums(np.full(n_samples, 1.0 / n_samples), cdf)
+    cdf = np.cumsum(np.full(n_samples, 1.0 / n_samples))
     cdf /= cdf[-1]
     return int(np.searchsorted(cdf, rng.random_sample(), side="right"))
 
 
-def _greedy_seeding(X, n_clusters, x_sq, rng, n_local_trials):
-    r"""scikit-learn's ``_kmeans_plusplus`` with unit weights, for float64 X, line by line,
-    with its element-wise passes compiled: the same draws and the same arithmetic.
+def _greedy_d2_seeding(X, n_clusters, rng, n_local_trials, nearest_after):
+    r"""Greedy D² seeding, drawing as scikit-learn's ``_kmeans_plusplus`` with unit weights
+    draws: the same random numbers consumed in the same order, and the same arithmetic
+    wherever a rounding could change a pick.
 
-    Each centre after the first draws ``n_local_trials`` candidates :math:`y_j` with
-    probability proportional to :math:`D(x)^2`, the squared distance of a point to its
-    nearest centre so far, and keeps the candidate whose potential
-    :math:`\sum_n \min(D(x_n)^2, \lVert x_n - y_j \rVert^2)` is lowest. The distances
-    are scikit-learn's expansion :math:`\max(-2\, y^\top x + \lVert y \rVert^2 +
-    \lVert x \rVert^2, 0)`: the products by the same matrix product (``X[ids] @ X.T``),
-    the potentials by the same matrix-vector product, and between them, in one compiled
-    pass instead of five NumPy passes over a candidates x N array, the same roundings
-    (:func:`_closest_after_candidates`); the running sums the draws search are
-    ``np.cumsum``'s, in its order. On 100,000 x 10 blobs and 10 centres (one thread) the
-    seeding took 21 ms in scikit-learn's code and 13 ms here, of which the matrix products
-    it must share with scikit-learn take 7 ms.
+    The first centre is a uniformly drawn sample. Each later one is the best of
+    ``n_local_trials`` candidates, each drawn with probability proportional to
+    :math:`D(x)^2`, the squared distance of a sample to its nearest centre so far (Arthur
+    and Vassilvitskii, 2007): the candidate whose potential :math:`\sum_n \min(D(x_n)^2,
+    \lVert x_n - y \rVert^2)` is lowest.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_clusters : int
+    rng : numpy.random.RandomState
+    n_local_trials : int or None
+        None is scikit-learn's ``2 + int(log(n_clusters))``.
+    nearest_after : callable
+        ``nearest_after(ids, nearest)`` returns, for the candidate rows ``ids``, the array
+        of shape (len(ids), n_samples) of :math:`\min(D(x_n)^2, \lVert x_n - y \rVert^2)`,
+        or of the plain squared distances when ``nearest`` is None (the first centre), in
+        X's dtype.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
     """
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    sample_weight = np.ones(n_samples, dtype=X.dtype)
-    indices = [_uniform_choice(rng, n_samples)]
-    # The first centre's distances: min(inf, d) is d, nan included.
-    closest_dist_sq = X[indices] @ X.T
-    _closest_after_candidates(closest_dist_sq, row_norms(X[indices], squared=True), x_sq,
-                              np.full(n_samples, np.inf))
-    current_pot = closest_dist_sq @ sample_weight
-    closest_dist_sq = closest_dist_sq[0]
-    running = np.empty(n_samples)
+    # Potentials as products with a vector of ones, scikit-learn's unit weights: a sum in
+    # another order could round differently and change which candidate wins.
+    ones = np.ones(n_samples, dtype=X.dtype)
+    picked = [_uniform_choice(rng, n_samples)]
+    nearest = nearest_after(picked, None)
+    potential = nearest @ ones
+    nearest = nearest[0]
     for _ in range(1, n_clusters):
-        rand_vals = rng.uniform(size=n_local_trials) * current_pot
-        # The weights are 1: scikit-learn's cumsum(weights * D^2) sums D^2 itself.
-        _running_sums(closest_dist_sq, running)
-        candidate_ids = np.searchsorted(running, rand_vals)
-        np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
-        candidates = X[candidate_ids]
-        distance_to_candidates = candidates @ X.T
-        _closest_after_candidates(distance_to_candidates, row_norms(candidates, squared=True),
-                                  x_sq, closest_dist_sq)
-        candidates_pot = distance_to_candidates @ sample_weight.reshape(-1, 1)
-        best = np.argmin(candidates_pot)
-        current_pot = candidates_pot[best]
-        closest_dist_sq = distance_to_candidates[best]
-        indices.append(candidate_ids[best])
-    return X[np.array(indices)]
+        thresholds = rng.uniform(size=n_local_trials) * potential
+        candidates = np.searchsorted(np.cumsum(nearest), thresholds)
+        np.clip(candidates, None, n_samples - 1, out=candidates)
+        after = nearest_after(candidates, nearest)
+        potentials = after @ ones.reshape(-1, 1)
+        best = np.argmin(potentials)
+        potential, nearest = potentials[best], after[best]
+        picked.append(candidates[best])
+    return X[np.array(picked)]
+
+
+def _compiled_seeding(X, n_clusters, x_sq, rng, n_local_trials):
+    r""":func:`_greedy_d2_seeding` of float64 X with scikit-learn's distances,
+    :math:`\max(-2\, y^\top x + \lVert y \rVert^2 + \lVert x \rVert^2, 0)`: the products
+    by the same matrix product (``X[ids] @ X.T``), and the rest in one compiled pass
+    (:func:`_closest_after_candidates`) with the same roundings, instead of five NumPy
+    passes over a candidates x N array. On 100,000 x 10 blobs and 10 centres (one thread)
+    the seeding took 21 ms in scikit-learn's code and 13 ms here, of which the matrix
+    products it must share with scikit-learn take 7 ms.
+    """
+    unbounded = np.full(X.shape[0], np.inf)  # min(inf, d) is d, nan included
+
+    def nearest_after(ids, nearest):
+        candidates = X[ids]
+        distances = candidates @ X.T
+        _closest_after_candidates(distances, row_norms(candidates, squared=True), x_sq,
+                                  unbounded if nearest is None else nearest)
+        return distances
+
+    return _greedy_d2_seeding(X, n_clusters, rng, n_local_trials, nearest_after)
 
 
 _BYTE_BITS = np.array([bin(byte).count("1") for byte in range(256)], dtype=np.uint8)
@@ -186,34 +202,18 @@ def binary_kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None):
     -------
     centers : ndarray of shape (n_clusters, n_features), X's dtype
     """
-    n_samples = X.shape[0]
-    if n_local_trials is None:
-        n_local_trials = 2 + int(np.log(n_clusters))
     packed = np.packbits(X.astype(bool), axis=1)
     n_bytes = -(-packed.shape[1] // 8) * 8
-    words = np.zeros((n_samples, n_bytes), dtype=np.uint8)
+    words = np.zeros((X.shape[0], n_bytes), dtype=np.uint8)
     words[:, : packed.shape[1]] = packed
     words = words.view(np.uint64)
     ones = _bits_set(words)
 
-    def distances(ids):
+    def nearest_after(ids, nearest):
         common = _bits_set(words[ids][:, np.newaxis, :] & words)
-        return (ones[ids][:, np.newaxis] + ones - 2 * common).astype(X.dtype)
+        distances = (ones[ids][:, np.newaxis] + ones - 2 * common).astype(X.dtype)
+        if nearest is not None:
+            np.minimum(nearest, distances, out=distances)
+        return distances
 
-    # From here on, scikit-learn's _kmeans_plusplus line by line, with unit weights.
-    sample_weight = np.ones(n_samples, dtype=X.dtype)
-    indices = [_uniform_choice(rng, n_samples)]
-    closest_dist_sq = distances(indices)
-    current_pot = closest_dist_sq @ sample_weight
-    for _ in range(1, n_clusters):
-        rand_vals = rng.uniform(size=n_local_trials) * current_pot
-        candidate_ids = np.searchsorted(np.cumsum(sample_weight * closest_dist_sq), rand_vals)
-        np.clip(candidate_ids, None, closest_dist_sq.size - 1, out=candidate_ids)
-        distance_to_candidates = distances(candidate_ids)
-        np.minimum(closest_dist_sq, distance_to_candidates, out=distance_to_candidates)
-        candidates_pot = distance_to_candidates @ sample_weight.reshape(-1, 1)
-        best = np.argmin(candidates_pot)
-        current_pot = candidates_pot[best]
-        closest_dist_sq = distance_to_candidates[best]
-        indices.append(candidate_ids[best])
-    return X[np.array(indices)]
+    return _greedy_d2_seeding(X, n_clusters, rng, n_local_trials, nearest_after)

@@ -371,15 +371,6 @@ def test_first_centre_is_numpys_weighted_choice(n_samples):
         assert ours.uniform() == theirs.uniform()
 
 
-def test_running_sums_are_numpys_cumsum_bit_for_bit():
-    # Values of very different sizes, so that the order of the additions shows.
-    values = np.random.default_rng(3).lognormal(0.0, 6.0, 10_001)
-    values[::7] = 0.0
-    out = np.empty_like(values)
-    emlib.seeding._running_sums(values, out)
-    np.testing.assert_array_equal(out, np.cumsum(values))
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_local_trials", [None, 1])
 @pytest.mark.parametrize("n_features", [5, 64, 131])
