@@ -72,29 +72,32 @@ def per_iteration(make, X, short, long, repeats):
 
 
 def per_iteration_interleaved(makes, X, short, long, repeats):
-    """:func:`per_iteration` for several libraries at once, their runs interleaved.
+    """:func:`per_iteration` for several libraries (or dtypes) at once, their runs
+    interleaved.
 
-    Every repeat times, for each library in turn (the order alternating between repeats),
+    Every repeat times, for each entry in turn (the order alternating between repeats),
     one long and one short run, and takes their difference: a slow spell of the machine
-    then falls on both libraries' samples alike, not on the five samples of one of them.
-    Returns the median time of one iteration for each entry of ``makes``.
+    then falls on every entry's samples alike, not on the five samples of one of them.
+    ``X`` is the data of every entry, or a dict with each entry's own data. Returns the
+    median time of one iteration for each entry of ``makes``.
     """
+    data = X if isinstance(X, dict) else dict.fromkeys(makes, X)
 
-    def run(make, n_iter):
+    def run(who, n_iter):
         start = time.perf_counter()
-        model = fit_quietly(make(n_iter), X)
+        model = fit_quietly(makes[who](n_iter), data[who])
         elapsed = time.perf_counter() - start
         assert model.n_iter_ == n_iter, f"stopped early after {model.n_iter_} iterations"
         return elapsed
 
-    for make in makes.values():
-        run(make, short)  # warm-up: imports, compilation, first touch of memory
+    for who in makes:
+        run(who, short)  # warm-up: imports, compilation, first touch of memory
     samples = {who: [] for who in makes}
     order = list(makes)
     for repeat in range(repeats):
         for who in order[:: 1 if repeat % 2 == 0 else -1]:
-            long_time = run(makes[who], long)
-            samples[who].append((long_time - run(makes[who], short)) / (long - short))
+            long_time = run(who, long)
+            samples[who].append((long_time - run(who, short)) / (long - short))
     return {who: float(np.median(times)) for who, times in samples.items()}
 
 
@@ -152,7 +155,6 @@ def gaussian(args):
         )
         for covariance_type in precisions
     }
-    times = {}
     for covariance_type, target in [("full", 0.5), ("diag", 0.8), ("tied", 1.0),
                                     ("spherical", 1.0)]:
         kw = kwargs[covariance_type]
@@ -160,15 +162,16 @@ def gaussian(args):
                              args.short, args.long, args.repeats)
         theirs = per_iteration(lambda n, kw=kw: SklearnGaussianMixture(max_iter=n, **kw), X,
                                args.short, args.long, args.repeats)
-        times[covariance_type] = ours
         report(f"GaussianMixture {covariance_type:<9} N=100k D=10 K=10", ours, theirs, target)
-    X32 = X.astype(np.float32)
+    # The two dtypes interleaved, as the k-means lines interleave the two libraries.
+    data = {"float64": X, "float32": X.astype(np.float32)}
     for covariance_type in ("full", "diag"):
         kw = kwargs[covariance_type]
-        ours32 = per_iteration(lambda n, kw=kw: emlib.GaussianMixture(max_iter=n, **kw), X32,
-                               args.short, args.long, args.repeats)
-        report(f"GaussianMixture {covariance_type:<9} float32 / float64", ours32,
-               times[covariance_type], 0.6)
+        make = lambda n, kw=kw: emlib.GaussianMixture(max_iter=n, **kw)  # noqa: E731
+        ours = per_iteration_interleaved({"float64": make, "float32": make}, data,
+                                         args.short, args.long, args.repeats)
+        report(f"GaussianMixture {covariance_type:<9} float32 / float64", ours["float32"],
+               ours["float64"], 0.6)
 
 
 def kmeans(args):
