@@ -88,7 +88,8 @@ def applies(shape, n_components, dtype, *arrays):
     The prior's log-density, whose cost does not grow with N, asks with ``n_samples=1``.
     """
     n_samples, n_features = shape
-    return (ENABLED and n_samples * n_components * n_features * n_features <= SMALL_WORK
+    return (HAVE_NUMBA and ENABLED
+            and n_samples * n_components * n_features * n_features <= SMALL_WORK
             and all(array.dtype == dtype for array in arrays))
 
 

@@ -411,7 +411,9 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
         # (a component flattened onto a line or plane), whatever the units of the data.
         explained = np.square(cov_chol.diagonal(0, 1, 2))
         explained /= stack.diagonal(0, 1, 2)
-        if explained.min() <= 16 * np.finfo(stack.dtype).eps:
+        # Written so that a nan covariance (from a sample of zero probability under every
+        # component) fails too.
+        if not explained.min() > 16 * np.finfo(stack.dtype).eps:
             raise _collapse_error(reg_covar)
         factors = np.linalg.inv(cov_chol).swapaxes(1, 2)
         return factors if covariance_type == "full" else factors[0]
@@ -777,7 +779,11 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
         return parameters
 
     def _initialize(self, X, resp):
-        if self.precisions_init is None:
+        # A tied start from one-hot seeds ("k-means++", "random_from_data": rows of resp
+        # that do not sum to one) keeps the NumPy path's pooled scatter, scikit-learn's: the
+        # data's scatter less the seeds' spread, not the seeds' own zero scatter, which the
+        # compiled M-step would compute.
+        if self.precisions_init is None and self.covariance_type != "tied":
             weights, means, self.covariances_, self.precisions_cholesky_ = (
                 self._parameters_and_factors(X, resp))
             # Initial arrays take the dtype of X, so that float32 data are fitted in float32.

@@ -222,6 +222,45 @@ def test_a_row_of_zero_probability_has_nan_responsibilities_in_both(dtype):
     np.testing.assert_allclose(results[0][:-1], results[1][:-1], atol=expansion_tolerance(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_a_sample_of_zero_probability_during_a_fit_raises_in_both(dtype, covariance_type,
+                                                                   compiled_calls):
+    """A sample so far away that no component gives it any probability makes the M-step's
+    covariances nan: both paths raise rather than return a fit of nan. (A tied fit fails
+    already in its first M-step, which is always NumPy's; see the next test.)"""
+    X = np.r_[DATA["ordinary"][:100], [[np.finfo(dtype).max / 4, 0.0]]].astype(dtype)
+    messages = []
+    for compiled in (True, False):
+        with (iteration(compiled), np.errstate(all="ignore"), warnings.catch_warnings(),
+              pytest.raises(ValueError, match="no longer positive definite") as error):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit_quietly(GaussianMixture(2, covariance_type=covariance_type,
+                                        init_params="random", random_state=0), X)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] and compiled_calls["m_step"] >= 1
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
+@pytest.mark.parametrize("prior", PRIORS)
+def test_a_tied_start_from_one_hot_seeds_is_the_same_in_both(init_params, prior,
+                                                             compiled_calls):
+    """Seeds whose rows of resp do not sum to one: the first tied covariance is the NumPy
+    path's pooled scatter (scikit-learn's) in both, and so is the whole fit."""
+    X = DATA["ordinary"]
+    fits = []
+    for compiled in (True, False):
+        with iteration(compiled):
+            fits.append(fit_quietly(GaussianMixture(3, covariance_type="tied", prior=prior,
+                                                    init_params=init_params,
+                                                    random_state=0), X))
+    ours, theirs = fits
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.log_likelihood_history_, theirs.log_likelihood_history_,
+                               rtol=1e-9)
+    assert compiled_calls["m_step"] >= 1
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_agrees_with_scikit_learn_from_the_same_start(covariance_type, compiled_calls):
     """A whole fit, from the same weights, means and precisions, with the compiled path."""

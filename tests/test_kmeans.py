@@ -362,12 +362,15 @@ def test_candidate_distances_are_scikit_learns_bit_for_bit():
     np.testing.assert_array_equal(ours, expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_samples", [1, 2, 3, 10, 999, 100_003])
-def test_first_centre_is_numpys_weighted_choice(n_samples):
+def test_first_centre_is_numpys_weighted_choice(n_samples, dtype):
+    # scikit-learn's p: unit weights of the data's dtype over their sum.
+    weights = np.ones(n_samples, dtype=dtype)
     for seed in range(20):
         ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
-        assert emlib.seeding._uniform_choice(ours, n_samples) == theirs.choice(
-            n_samples, p=np.ones(n_samples) / n_samples)
+        assert emlib.seeding._uniform_choice(ours, n_samples, dtype) == theirs.choice(
+            n_samples, p=weights / weights.sum())
         assert ours.uniform() == theirs.uniform()
 
 
