@@ -56,6 +56,8 @@ import math
 
 import numpy as np
 
+from .em import flush_limit
+
 try:
     import numba
 except ImportError:  # The package works without Numba, with the NumPy iteration.
@@ -129,11 +131,12 @@ if HAVE_NUMBA:
         return total
 
     @_kernel(inline="always")
-    def _finish_row(weighted, normalise, tiny, resp, log_norm, n):
+    def _finish_row(weighted, normalise, limit, resp, log_norm, n):
         r"""Row n of the E-step's output from :math:`a_{n\cdot}` (``weighted``, which it
         overwrites). With ``normalise``, the log-sum-exp :math:`\log p(x_n)` (returned, in
-        float64, and stored in ``log_norm``) and the responsibilities, those below ``tiny``
-        set to zero, as :func:`emlib.em.log_normalize` and the E-step's flush do (a row of
+        float64, and stored in ``log_norm``) and the responsibilities, those whose shifted
+        log-weight is below ``limit`` set to zero, as :func:`emlib.em.log_normalize` does
+        with ``flush=True`` (a row of
         zero probability under every component gives :math:`-\infty` and nan, as there);
         else :math:`a_{n\cdot}` itself."""
         n_components = weighted.shape[0]
@@ -148,17 +151,17 @@ if HAVE_NUMBA:
             shift = 0.0
         total = 0.0
         for k in range(n_components):
-            weighted[k] = np.exp(weighted[k] - shift)
+            shifted = weighted[k] - shift
+            weighted[k] = 0.0 if shifted < limit else np.exp(shifted)  # nan stays nan
             total += weighted[k]
         for k in range(n_components):
-            r = weighted[k] / total
-            resp[n, k] = 0.0 if r < tiny else r
+            resp[n, k] = weighted[k] / total
         value = shift + np.log(total)
         log_norm[n] = value
         return value
 
     @_kernel
-    def _triangular_e_step(X, weights, means, factors, normalise, tiny, resp, log_norm):
+    def _triangular_e_step(X, weights, means, factors, normalise, limit, resp, log_norm):
         r"""The E-step of ``full`` (``factors`` (K, D, D)) and ``tied`` ((1, D, D)) models:
         :math:`a_{nk}`, or with ``normalise`` the responsibilities and log-normalisers,
         into ``resp`` and ``log_norm``; returns :math:`\sum_n \log p(x_n)`."""
@@ -182,11 +185,11 @@ if HAVE_NUMBA:
                 distance = _triangular_distance(X, n, means, k, factors, 0 if shared else k,
                                                 deviation)
                 weighted[k] = constant[k] - 0.5 * distance
-            total += _finish_row(weighted, normalise, tiny, resp, log_norm, n)
+            total += _finish_row(weighted, normalise, limit, resp, log_norm, n)
         return total
 
     @_kernel
-    def _diagonal_e_step(X, weights, means, factors, normalise, tiny, resp, log_norm):
+    def _diagonal_e_step(X, weights, means, factors, normalise, limit, resp, log_norm):
         r"""The E-step of ``diag`` (``factors`` (K, D)) and ``spherical`` ((K, 1)) models,
         as :func:`_triangular_e_step`."""
         n_samples, n_features = X.shape
@@ -205,7 +208,7 @@ if HAVE_NUMBA:
         for n in range(n_samples):
             for k in range(n_components):
                 weighted[k] = constant[k] - 0.5 * _diagonal_distance(X, n, means, k, factors)
-            total += _finish_row(weighted, normalise, tiny, resp, log_norm, n)
+            total += _finish_row(weighted, normalise, limit, resp, log_norm, n)
         return total
 
     @_kernel
@@ -523,10 +526,11 @@ if HAVE_NUMBA:
 
 
 @functools.cache
-def _limits(dtype):
-    """Machine epsilon and smallest normal number of ``dtype``, as Python floats."""
-    info = np.finfo(dtype)
-    return float(info.eps), float(info.tiny)
+def _limits(dtype, n_components):
+    """Machine epsilon of ``dtype`` and the E-step's :func:`emlib.em.flush_limit`, as
+    Python floats (built once: ``np.finfo`` costs microseconds, a small fit's iteration
+    about twenty)."""
+    return float(np.finfo(dtype).eps), float(flush_limit(dtype, n_components))
 
 
 def _e_step(X, weights, means, precisions_cholesky, covariance_type, normalise):
@@ -541,7 +545,8 @@ def _e_step(X, weights, means, precisions_cholesky, covariance_type, normalise):
         kernel, factors = _triangular_e_step, factors.reshape(-1, n_features, n_features)
     else:
         kernel, factors = _diagonal_e_step, factors.reshape(n_components, -1)
-    total = kernel(*arrays, factors, normalise, _limits(X.dtype)[1], resp, log_norm)
+    total = kernel(*arrays, factors, normalise, _limits(X.dtype, n_components)[1],
+                   resp, log_norm)
     return total, log_norm, resp
 
 
@@ -609,7 +614,7 @@ def m_step(Xc, origin, resp, covariance_type, reg_covar, prior=None):
     n_features = Xc.shape[1]
     n_components = resp.shape[1]
     dtype = Xc.dtype
-    eps = _limits(dtype)[0]
+    eps = _limits(dtype, n_components)[0]
     triangular = covariance_type in ("full", "tied")
     if prior is None:
         hyper = (False, np.zeros(n_features),

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 import emlib.em
 from emlib import BernoulliMixture, GaussianMixture, KMeans
 from emlib.datasets import three_blobs_2d
-from emlib.em import elbo, kl_divergence, log_normalize
+from emlib.em import elbo, flush_limit, kl_divergence, log_normalize
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
 
@@ -237,6 +237,40 @@ def test_no_subnormal_responsibility_reaches_the_m_step(dtype):
         resp = model.predict_proba(far)
     assert np.isnan(resp[-1]).all()
     assert_no_subnormals(resp[:-1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_normalize_flush_makes_no_subnormal_and_drops_only_what_no_sum_sees(dtype):
+    """Shifted log-weights swept across the subnormal range of ``exp``: with ``flush`` the
+    log-sum-exp is bit for bit the plain one, every probability kept is bit for bit the
+    plain one, and every one dropped is below e K tiny."""
+    tiny = float(np.finfo(dtype).tiny)
+    n_rows, n_components = 4000, 5
+    log_tiny = np.log(tiny)
+    rng = np.random.default_rng(0)
+    a = rng.uniform(1.5 * log_tiny, 0.0, size=(n_rows, n_components)).astype(dtype)
+    a[:, 0] = 0.0  # the largest of each row
+    a[::7, 3] = -np.inf  # an empty component
+    a[5] = -np.inf  # a row of probability zero everywhere: -inf and nan, as without flush
+    with np.errstate(invalid="ignore"):
+        plain_norm, plain = log_normalize(a.copy())
+        flushed_norm, flushed = log_normalize(a.copy(), flush=True)
+    assert in_subnormal_window(a, dtype).sum() > 100  # the plain exp makes subnormals
+    assert np.any((plain > 0) & (plain < tiny))
+    np.testing.assert_array_equal(flushed_norm, plain_norm)
+    rest = np.ones(n_rows, bool)
+    rest[5] = False
+    assert np.isnan(flushed[5]).all() and flushed_norm[5] == -np.inf
+    assert_no_subnormals(flushed[rest])
+    kept = flushed[rest] > 0
+    np.testing.assert_array_equal(flushed[rest][kept], plain[rest][kept])
+    dropped = ~kept
+    assert dropped.sum() > 100
+    assert np.all(plain[rest][dropped] < np.e * n_components * tiny)
+    # The limit is where the docstring puts it, and a probability at it is normal.
+    limit = flush_limit(np.dtype(dtype), n_components)
+    assert limit.dtype == dtype
+    assert np.exp(limit) / n_components >= tiny
 
 
 def test_bernoulli_float32_responsibilities_have_no_subnormals():
