@@ -18,7 +18,8 @@ digits wherever the data lie (the NumPy path expands the distance about a centre
 test for components far from it). Then, row by row, the log-normaliser
 :math:`\log p(x_n) = m_n + \log \sum_k e^{a_{nk} - m_n}` with :math:`m_n = \max_k a_{nk}`
 (:func:`emlib.em.log_normalize`) and the responsibilities :math:`r_{nk} = e^{a_{nk} - m_n}
-/ \sum_j e^{a_{nj} - m_n}`, those below the dtype's smallest normal number set to zero, as
+/ \sum_j e^{a_{nj} - m_n}`, those whose shifted log-weight is below
+:func:`emlib.em.flush_limit` (:math:`\log(e K \, \text{tiny})`) set to zero, as
 :meth:`emlib.em.MixtureEM._e_step` does.
 
 **M-step** (:func:`m_step`). For every component, the soft count :math:`N_k = \sum_n r_{nk}`,
