@@ -152,8 +152,10 @@ if HAVE_NUMBA:
             shift = 0.0
         total = 0.0
         for k in range(n_components):
-            shifted = weighted[k] - shift
-            weighted[k] = 0.0 if shifted < limit else np.exp(shifted)  # nan stays nan
+            # Stored first, so that the difference is rounded to the dtype, as NumPy's is,
+            # before it is compared with the limit: both paths drop the same entries.
+            weighted[k] = weighted[k] - shift
+            weighted[k] = 0.0 if weighted[k] < limit else np.exp(weighted[k])  # nan stays
             total += weighted[k]
         for k in range(n_components):
             resp[n, k] = weighted[k] / total

@@ -242,8 +242,10 @@ def test_no_subnormal_responsibility_reaches_the_m_step(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_log_normalize_flush_makes_no_subnormal_and_drops_only_what_no_sum_sees(dtype):
     """Shifted log-weights swept across the subnormal range of ``exp``: with ``flush`` the
-    log-sum-exp is bit for bit the plain one, every probability kept is bit for bit the
-    plain one, and every one dropped is below e K tiny."""
+    log-sum-exp is bit for bit the plain one, exactly the entries whose shifted log-weight
+    is below the limit are dropped (some of them normal numbers, which the old rule, a
+    flush after exp below tiny, kept), every probability kept is bit for bit the plain one,
+    and every one dropped is below e K tiny."""
     tiny = float(np.finfo(dtype).tiny)
     n_rows, n_components = 4000, 5
     log_tiny = np.log(tiny)
@@ -252,25 +254,28 @@ def test_log_normalize_flush_makes_no_subnormal_and_drops_only_what_no_sum_sees(
     a[:, 0] = 0.0  # the largest of each row
     a[::7, 3] = -np.inf  # an empty component
     a[5] = -np.inf  # a row of probability zero everywhere: -inf and nan, as without flush
+    a = rng.permuted(a, axis=1)  # the largest anywhere in its row
     with np.errstate(invalid="ignore"):
         plain_norm, plain = log_normalize(a.copy())
         flushed_norm, flushed = log_normalize(a.copy(), flush=True)
-    assert in_subnormal_window(a, dtype).sum() > 100  # the plain exp makes subnormals
-    assert np.any((plain > 0) & (plain < tiny))
+    assert np.any((plain > 0) & (plain < tiny))  # the plain exp makes subnormals
     np.testing.assert_array_equal(flushed_norm, plain_norm)
     rest = np.ones(n_rows, bool)
     rest[5] = False
     assert np.isnan(flushed[5]).all() and flushed_norm[5] == -np.inf
     assert_no_subnormals(flushed[rest])
-    kept = flushed[rest] > 0
-    np.testing.assert_array_equal(flushed[rest][kept], plain[rest][kept])
-    dropped = ~kept
-    assert dropped.sum() > 100
-    assert np.all(plain[rest][dropped] < np.e * n_components * tiny)
-    # The limit is where the docstring puts it, and a probability at it is normal.
     limit = flush_limit(np.dtype(dtype), n_components)
+    dropped = flushed[rest] == 0
+    np.testing.assert_array_equal(dropped, a[rest] < limit)
+    kept = ~dropped
+    np.testing.assert_array_equal(flushed[rest][kept], plain[rest][kept])
+    # Normal numbers dropped: what the new rule does that a flush below tiny did not.
+    assert np.count_nonzero(dropped & (plain[rest] >= tiny)) > 20
+    assert np.all(plain[rest][dropped] < np.e * n_components * tiny)
+    # The limit is log(e K tiny) rounded down to the dtype.
+    exact = np.log(np.e * n_components * tiny)
     assert limit.dtype == dtype
-    assert np.exp(limit) / n_components >= tiny
+    assert limit <= exact < np.nextafter(limit, dtype(np.inf))
 
 
 def test_bernoulli_float32_responsibilities_have_no_subnormals():
