@@ -6,10 +6,11 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.stats import bernoulli
 from sklearn.exceptions import ConvergenceWarning
 
 from emlib import BernoulliMixture
-from emlib.bernoulli import log_bernoulli_density
+from emlib.bernoulli import _weighted_sums, log_bernoulli_density
 from emlib.datasets import load_mnist, make_binary_patterns
 from emlib.metrics import matched_accuracy
 
@@ -160,6 +161,31 @@ def test_sparse_log_density_is_column_major_and_equals_the_dense_one():
     sparse = log_bernoulli_density(sp.csr_matrix(X, dtype=float), means)
     assert isinstance(sparse, np.ndarray) and sparse.flags.f_contiguous
     np.testing.assert_allclose(sparse, dense, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_both_products_agree_with_scipy_in_either_dtype(dtype, layout):
+    """The E-step's density and the M-step's sums, whichever orientation the BLAS is asked
+    for in each dtype, against SciPy's Bernoulli log-pmf and a float64 product."""
+    X, _ = load_mnist(300, binarize=True)
+    rng = np.random.default_rng(1)
+    means = rng.uniform(0.01, 0.99, size=(7, X.shape[1])).astype(dtype)
+    resp = np.asfortranarray(rng.dirichlet(np.ones(7), size=len(X)).astype(dtype))
+    data = X.astype(dtype) if layout == "dense" else sp.csr_array(X, dtype=dtype)
+
+    log_prob = log_bernoulli_density(data, means)
+    expected = bernoulli.logpmf(X[:, None, :], means[None].astype(np.float64)).sum(axis=2)
+    assert log_prob.dtype == dtype and log_prob.flags.f_contiguous
+    # 784 terms, each as large as |log 0.01|, rounded in the dtype.
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(log_prob, expected, rtol=0,
+                               atol=X.shape[1] * eps * np.abs(expected).max())
+
+    sums = _weighted_sums(data, resp)
+    assert sums.shape == means.shape and sums.dtype == dtype
+    np.testing.assert_allclose(sums, resp.T.astype(np.float64) @ X, rtol=0,
+                               atol=len(X) * eps)
 
 
 def test_sparse_non_binary_data_says_how_to_binarise():
