@@ -318,20 +318,27 @@ def test_seeding_without_checks_draws_scikit_learns_centres(dtype, n_local_trial
 
 
 @pytest.mark.parametrize(("n_samples", "n_features", "n_clusters"),
-                         [(1, 3, 1), (2, 1, 2), (97, 2, 7), (5000, 10, 10), (1200, 784, 20)])
+                         [(1, 3, 1), (2, 1, 2), (97, 2, 7), (5000, 10, 10), (2283, 3, 6),
+                          (1200, 784, 20)])
 @pytest.mark.parametrize("n_local_trials", [None, 1, 4])
 @pytest.mark.parametrize("given_norms", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_seeding_draws_scikit_learns_centres(n_samples, n_features, n_clusters,
-                                                      n_local_trials, given_norms):
-    """The float64 seeding with compiled passes: scikit-learn's centres and draws, on grey
-    images (many equal distances: zeros everywhere a digit has no ink), on data with
-    copies of points (distances of exactly 0, candidates drawn twice) and on blobs."""
+                                                      n_local_trials, given_norms, dtype):
+    """The seeding with compiled passes: scikit-learn's centres and draws, on grey images
+    (many equal distances: zeros everywhere a digit has no ink), on data with copies of
+    points (distances of exactly 0, candidates drawn twice) and on blobs. In float32,
+    scikit-learn's distances come from blocks of rows converted to float64: 5,000 and
+    2,283 points span several blocks, the last of 2,283 a single row."""
     if n_features == 784:
-        X = load_mnist(n_samples)[0].astype(np.float64)
+        X = load_mnist(n_samples)[0].astype(dtype)
     else:
         X = three_blobs_2d(n_samples, random_state=n_samples)[0][:, :1].repeat(n_features, 1)
         X += np.random.default_rng(0).normal(size=X.shape)
         X[: n_samples // 3] = X[0]  # a third of the points are one point
+        X = X.astype(dtype)
+    if n_samples == 2283:
+        assert n_samples % emlib.seeding._upcast_batch_size(1, n_samples, n_features) == 1
     x_sq = np.einsum("ij,ij->i", X, X) if given_norms else None
     for seed in range(3):
 
@@ -339,6 +346,13 @@ def test_compiled_seeding_draws_scikit_learns_centres(n_samples, n_features, n_c
             return kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials, x_sq)
 
         assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_trials)
+
+
+def test_float32_seeding_with_more_candidates_than_a_block_draws_scikit_learns_centres():
+    # 700 candidates of 784 pixels: scikit-learn converts them in two blocks of rows.
+    X = load_mnist(1200)[0].astype(np.float32)
+    assert emlib.seeding._upcast_batch_size(700, len(X), X.shape[1]) < 700
+    assert_draws_scikit_learns_centres(kmeans_plusplus_centers, X, 4, 0, 700)
 
 
 def test_candidate_distances_are_scikit_learns_bit_for_bit():
