@@ -109,8 +109,8 @@ def _single_dense(X, other):
     took 42–48 ms that way against 68–74 ms the other in float32, but 91–111 against
     81–93 ms in float64; the M-step's 43–48 against 53–54 ms in float32, but 103–108
     against 71–77 ms in float64. The Haswell kernels favour float32 the same way, less
-    strongly (E-step 66 against 78 ms). The two
-    orientations differ only in the order of each sum, by rounding.
+    strongly (E-step 66 against 78 ms). The two orientations differ only in the order of
+    each sum, by rounding.
     """
     return not sp.issparse(X) and np.result_type(X, other) == np.float32
 
