@@ -263,10 +263,10 @@ def init_share(args):
         start = seconds(lambda Xs=Xs, m=model: _kmeans_labels(
             Xs, m.n_components, np.random.RandomState(0), **m._kmeans_start), 3)
         share = start / total
-        verdict = ("for comparison, no target" if X.dtype == np.float32
+        outcome = ("for comparison, no target" if dtype == np.float32
                    else "share <= 0.25: ok" if share <= 0.25 else "share <= 0.25: MISSED")
         print(f"{'default start / fit: ' + name:<46} {start:9.2f} s  {total:9.2f} s "
-              f"{share:7.2f}   ({model.n_iter_} EM iterations; {verdict})")
+              f"{share:7.2f}   ({model.n_iter_} EM iterations; {outcome})")
 
 
 def starts(args):

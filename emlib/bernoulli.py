@@ -95,7 +95,8 @@ def _weighted_sums(X, resp):
     r""":math:`\sum_n r_{nk} x_{nd}` for every component and feature, shape (K, D): the
     M-step's product, which visits only the ones of a sparse X."""
     if _single_dense(X, resp):
-        return (X.T @ resp).T
+        # Row-major, as the other orientation returns it, so that the means are.
+        return np.ascontiguousarray((X.T @ resp).T)
     return np.asarray(resp.T @ X)
 
 
@@ -103,14 +104,14 @@ def _single_dense(X, other):
     """Whether the product of dense ``X`` with ``other`` runs in float32.
 
     The same product can be asked of the BLAS in two orientations, ``A @ B`` or
-    ``(B.T @ A.T).T``. OpenBLAS's float32 kernels run faster with the data as the left
-    operand (``X @ W.T``, ``X.T @ R``), its float64 kernels with the data on the right.
-    On 60,000 × 784 images with K = 20 (SkylakeX kernels, two runs), the E-step's product
-    took 42–48 ms that way against 68–74 ms the other in float32, but 91–111 against
-    81–93 ms in float64; the M-step's 43–48 against 53–54 ms in float32, but 103–108
-    against 71–77 ms in float64. The Haswell kernels favour float32 the same way, less
-    strongly (E-step 66 against 78 ms). The two orientations differ only in the order of
-    each sum, by rounding.
+    ``(B.T @ A.T).T``, which differ only in the order of each sum, by rounding. On 60,000
+    × 784 images with K = 20 (OpenBLAS's SkylakeX kernels, two series of runs), the
+    E-step's product took 42–52 ms in float32 with the data on the left (``X @ W.T``)
+    against 68–74 ms on the right, and the M-step's 43–64 ms (``X.T @ R``) against 53–63
+    ms; in float64 the M-step's took 103–126 ms with the data on the left against 71–82
+    ms on the right, and the E-step's no less. Float32 takes the data on the left,
+    float64 on the right. The Haswell kernels favour float32's E-step the same way (66–72
+    against 78–99 ms).
     """
     return not sp.issparse(X) and np.result_type(X, other) == np.float32
 
@@ -151,8 +152,9 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
         :math:`\tau \ge 0` of that step; a larger offset damps the first steps.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Floating type of the computation; ``float32`` halves memory traffic, and in
-        ``benchmarks/bench.py`` an iteration on 60,000 MNIST-sized rows took between about
-        a half and two thirds of the ``float64`` time, depending on the processor.
+        the latest runs of ``benchmarks/bench.py`` on each of two processors (recorded in
+        ``benchmarks/README.md``) an iteration on 60,000 MNIST-sized rows took between
+        about a half and two thirds of the ``float64`` time.
 
     Attributes
     ----------

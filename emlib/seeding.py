@@ -52,12 +52,12 @@ def kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None, x_sq=None):
     """
     if _kmeans_plusplus is None:
         return kmeans_plusplus(X, n_clusters, random_state=rng, n_local_trials=n_local_trials)[0]
+    if HAVE_NUMBA and X.dtype == np.float32:
+        return _compiled_seeding_single(X, n_clusters, rng, n_local_trials)
     if x_sq is None:
         x_sq = row_norms(X, squared=True)
     if HAVE_NUMBA and X.dtype == np.float64:
         return _compiled_seeding(X, n_clusters, x_sq, rng, n_local_trials)
-    if HAVE_NUMBA and X.dtype == np.float32:
-        return _compiled_seeding_single(X, n_clusters, rng, n_local_trials)
     return _kmeans_plusplus(X, n_clusters, x_sq, np.ones(X.shape[0], dtype=X.dtype), rng,
                             n_local_trials)[0]
 
@@ -193,36 +193,69 @@ def _upcast_batch_size(n_rows, n_samples, n_features):
 
 
 def _compiled_seeding_single(X, n_clusters, rng, n_local_trials):
-    r""":func:`_greedy_d2_seeding` of float32 X with scikit-learn's distances: computed in
-    float64 from the rows converted to float64, in the blocks of rows scikit-learn uses
-    (:func:`_upcast_batch_size`), so that every matrix product has the shape of
-    scikit-learn's and rounds as it does, then rounded to float32. (Products of the whole
-    array would not do: under OpenBLAS's Prescott kernels 44% of them differ in the last
-    bit from the blocks' on 100,000 x 10 blobs, 0.01% under SkylakeX's.) X is converted
-    once and its norms computed once, where scikit-learn converts every block and
-    recomputes its norms for every block and candidate: on those blobs with 10 centres the
-    seeding took 52 to 87 ms here against 129 to 187 ms in scikit-learn's code.
+    r""":func:`_greedy_d2_seeding` of float32 X with scikit-learn's distances
+    (:func:`_upcast_nearest`). On 100,000 x 10 blobs with 10 centres the seeding took 52 to
+    87 ms here against 129 to 187 ms in scikit-learn's code; it holds at most a block of X
+    in float64 at a time, as scikit-learn does, and the rows' norms (one float64 per row).
+    """
+    norms = {}
+    return _greedy_d2_seeding(X, n_clusters, rng, n_local_trials,
+                              lambda ids, nearest: _upcast_nearest(X, ids, nearest, norms))
+
+
+def _upcast_nearest(X, ids, nearest, norms):
+    r""":math:`\min(D(x_n)^2, \lVert x_n - y_j \rVert^2)` for float32 X and the candidates
+    :math:`y_j` = ``X[ids]``, bit for bit as scikit-learn's k-means++ computes it
+    (``sklearn.metrics.pairwise._euclidean_distances``, then ``np.minimum``).
+
+    scikit-learn converts float32 arrays to float64 in blocks of rows
+    (:func:`_upcast_batch_size`) and computes :math:`-2\, y^\top x + \lVert y \rVert^2 +
+    \lVert x \rVert^2` there, with the norms of each converted block, then rounds to
+    float32 and clips at 0. The same blocks are converted here, so that every matrix
+    product and every norm has the shape and memory order of scikit-learn's and rounds as
+    it does: the BLAS can round a product of other shape differently (on 100,000 x 10
+    blobs, from none to nearly half of the float64 products differed in the last bit
+    between whole-array and blocked products under OpenBLAS's Prescott kernels on two
+    threads, depending on the candidates; a few hundred in five million, or none, under
+    SkylakeX's; rounding to float32 hides most of that, but not on data whose features
+    differ widely in magnitude).
+    What is saved is scikit-learn's recomputation of the rows' norms for every candidate
+    (kept in ``norms``, a dict from block size to norms) and its five element-wise passes,
+    here one compiled pass (:func:`_closest_after_candidates_single`).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32
+    ids : array-like of int
+        The candidates' rows.
+    nearest : ndarray of shape (n_samples,), float32, or None
+        :math:`D(x_n)^2`; None for the plain distances (the first centre).
+    norms : dict
+        Filled on first use of a block size.
+
+    Returns
+    -------
+    ndarray of shape (len(ids), n_samples), float32
     """
     n_samples, n_features = X.shape
-    X64 = X.astype(np.float64)
-    x_sq = row_norms(X64, squared=True)
-    unbounded = np.full(n_samples, np.inf, dtype=np.float32)
-
-    def nearest_after(ids, nearest):
-        ids = np.asarray(ids)
-        products = np.empty((len(ids), n_samples))
-        batch = _upcast_batch_size(len(ids), n_samples, n_features)
-        for rows in gen_batches(len(ids), batch):
-            candidates = X64[ids[rows]]
-            for block in gen_batches(n_samples, batch):
-                np.matmul(candidates, X64[block].T, out=products[rows, block])
-        distances = np.empty((len(ids), n_samples), dtype=np.float32)
-        _closest_after_candidates_single(products, row_norms(X64[ids], squared=True), x_sq,
-                                         unbounded if nearest is None else nearest,
-                                         distances)
-        return distances
-
-    return _greedy_d2_seeding(X, n_clusters, rng, n_local_trials, nearest_after)
+    candidates = X[np.asarray(ids)]
+    batch = _upcast_batch_size(len(candidates), n_samples, n_features)
+    if batch not in norms:
+        norms[batch] = np.concatenate([row_norms(X[block].astype(np.float64), squared=True)
+                                       for block in gen_batches(n_samples, batch)])
+    products = np.empty((len(candidates), n_samples))
+    candidates_sq = np.empty(len(candidates))
+    for rows in gen_batches(len(candidates), batch):
+        chunk = candidates[rows].astype(np.float64)
+        candidates_sq[rows] = row_norms(chunk, squared=True)
+        for block in gen_batches(n_samples, batch):
+            np.matmul(chunk, X[block].astype(np.float64).T, out=products[rows, block])
+    if nearest is None:
+        nearest = np.full(n_samples, np.inf, dtype=np.float32)  # min(inf, d) is d
+    distances = np.empty(products.shape, dtype=np.float32)
+    _closest_after_candidates_single(products, candidates_sq, norms[batch], nearest,
+                                     distances)
+    return distances
 
 
 _BYTE_BITS = np.array([bin(byte).count("1") for byte in range(256)], dtype=np.uint8)

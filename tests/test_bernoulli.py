@@ -183,9 +183,30 @@ def test_both_products_agree_with_scipy_in_either_dtype(dtype, layout):
                                atol=X.shape[1] * eps * np.abs(expected).max())
 
     sums = _weighted_sums(data, resp)
+    expected_sums = resp.T.astype(np.float64) @ X
     assert sums.shape == means.shape and sums.dtype == dtype
-    np.testing.assert_allclose(sums, resp.T.astype(np.float64) @ X, rtol=0,
-                               atol=len(X) * eps)
+    assert sums.flags.c_contiguous or layout == "sparse"
+    # Sums of 300 non-negative terms rounded in the dtype.
+    np.testing.assert_allclose(sums, expected_sums, rtol=0,
+                               atol=len(X) * eps * expected_sums.max())
+
+
+@pytest.mark.parametrize(("x_dtype", "means_dtype", "result_dtype"),
+                         [(np.uint8, np.float32, np.float32), (bool, np.float32, np.float32),
+                          (np.float32, np.float64, np.float64)])
+def test_log_density_of_mixed_dtypes_takes_the_promoted_dtype(x_dtype, means_dtype,
+                                                               result_dtype):
+    """Called directly with integer images and float32 means, the product runs in float32
+    (the orientation float32 prefers); float32 images with float64 means run in float64."""
+    X, _ = load_mnist(100, binarize=True)
+    means = np.random.default_rng(2).uniform(0.01, 0.99, size=(3, X.shape[1]))
+    log_prob = log_bernoulli_density(X.astype(x_dtype), means.astype(means_dtype))
+    expected = log_bernoulli_density(X.astype(np.float64), means.astype(means_dtype)
+                                     .astype(np.float64))
+    assert log_prob.dtype == result_dtype and log_prob.flags.f_contiguous
+    eps = np.finfo(result_dtype).eps
+    np.testing.assert_allclose(log_prob, expected, rtol=0,
+                               atol=X.shape[1] * eps * np.abs(expected).max())
 
 
 def test_sparse_non_binary_data_says_how_to_binarise():

@@ -348,6 +348,42 @@ def test_compiled_seeding_draws_scikit_learns_centres(n_samples, n_features, n_c
         assert_draws_scikit_learns_centres(seeding, X, n_clusters, seed, n_local_trials)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n_features", [10, 64])
+def test_float32_candidate_distances_are_scikit_learns_bit_for_bit(order, n_features):
+    """The float32 distances from scikit-learn's float64 blocks, on features far from the
+    origin beside features spanning six decades (where products and norms of another
+    shape, or norms in float32, round differently), with near-copies of a point (distances
+    clipped at 0), three blocks of which the last has one row (whose norm, in F order,
+    NumPy sums in another order than the whole array's), and both memory orders, which
+    emlib.KMeans passes on as it gets them."""
+    rng = np.random.default_rng(6)
+    batch = emlib.seeding._upcast_batch_size(4, 3000, n_features)
+    n = 2 * batch + 1
+    assert {emlib.seeding._upcast_batch_size(m, n, n_features) for m in (1, 4)} == {batch}
+    half = n_features // 2
+    X = np.concatenate([rng.normal(1e3, 1e-2, (n, half)),
+                        rng.normal(size=(n, n_features - half))
+                        * 10.0 ** rng.integers(-6, 1, (n, n_features - half))], axis=1)
+    X[1:200] = X[0] + rng.normal(0.0, 1e-6, (199, n_features))
+    X = np.asarray(X.astype(np.float32), order=order)
+    x_sq = np.einsum("ij,ij->i", X, X)  # what scikit-learn's seeding passes, and ignores
+    closest = rng.uniform(0.0, 1e7, n).astype(np.float32)
+    closest[3] = np.nan
+    norms = {}
+    for ids in (np.array([0]), np.array([0, 5, 5, n - 1])):
+        plain = _euclidean_distances(X[ids], X, Y_norm_squared=x_sq, squared=True)
+        assert plain.dtype == np.float32 and (plain == 0).sum() > 20
+        for nearest, expected in ((None, plain), (closest, np.minimum(closest, plain))):
+            ours = emlib.seeding._upcast_nearest(X, ids, nearest, norms)
+            np.testing.assert_array_equal(ours, expected)
+    # The norms of the float32 rows, or products of the whole array, would not do.
+    whole = -2 * (X[ids].astype(np.float64) @ X.astype(np.float64).T)
+    assert not np.array_equal(
+        np.maximum((whole + np.einsum("ij,ij->i", X[ids], X[ids])[:, None] + x_sq)
+                   .astype(np.float32), 0), plain)
+
+
 def test_float32_seeding_with_more_candidates_than_a_block_draws_scikit_learns_centres():
     # 700 candidates of 784 pixels: scikit-learn converts them in two blocks of rows.
     X = load_mnist(1200)[0].astype(np.float32)
