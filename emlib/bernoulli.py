@@ -107,11 +107,12 @@ def _single_dense(X, other):
     ``(B.T @ A.T).T``, which differ only in the order of each sum, by rounding. On 60,000
     × 784 images with K = 20 (OpenBLAS's SkylakeX kernels, two series of runs), the
     E-step's product took 42–52 ms in float32 with the data on the left (``X @ W.T``)
-    against 68–74 ms on the right, and the M-step's 43–64 ms (``X.T @ R``) against 53–63
-    ms; in float64 the M-step's took 103–126 ms with the data on the left against 71–82
-    ms on the right, and the E-step's no less. Float32 takes the data on the left,
-    float64 on the right. The Haswell kernels favour float32's E-step the same way (66–72
-    against 78–99 ms).
+    against 68–74 ms on the right; the M-step's 43–64 ms (``X.T @ R``) against 53–63 ms,
+    clearly faster in one series (43–48 against 53–54 ms), within noise in the other. In
+    float64 the E-step's took 91–118 ms with the data on the left against 81–104 ms on
+    the right, and the M-step's 103–126 against 71–82 ms. So float32 takes the data on
+    the left, float64 on the right. The Haswell kernels favour float32's E-step the same
+    way (66–72 against 78–99 ms).
     """
     return not sp.issparse(X) and np.result_type(X, other) == np.float32
 
@@ -153,8 +154,8 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Floating type of the computation; ``float32`` halves memory traffic, and in
         the latest runs of ``benchmarks/bench.py`` on each of two processors (recorded in
-        ``benchmarks/README.md``) an iteration on 60,000 MNIST-sized rows took between
-        about a half and two thirds of the ``float64`` time.
+        ``benchmarks/README.md``) an iteration on 60,000 MNIST-sized rows took about three
+        fifths of the ``float64`` time (0.53 to 0.62 times).
 
     Attributes
     ----------

@@ -194,10 +194,12 @@ def _upcast_batch_size(n_rows, n_samples, n_features):
 
 def _compiled_seeding_single(X, n_clusters, rng, n_local_trials):
     r""":func:`_greedy_d2_seeding` of float32 X with scikit-learn's distances
-    (:func:`_upcast_nearest`). On 100,000 x 10 blobs with 10 centres the seeding took 52 to
-    87 ms against 116 to 187 ms in scikit-learn's code, on 60,000 x 784 images with 20
-    centres 2.6 s against 5.1 s (a Skylake Xeon); it holds at most a block of X in float64
-    at a time, as scikit-learn does, and the rows' norms (one float64 per row).
+    (:func:`_upcast_nearest`). On 100,000 x 10 blobs with 10 centres the seeding took 59 to
+    73 ms against 116 to 138 ms in scikit-learn's code, on 60,000 x 784 images with 20
+    centres 2.6 s against 5.1 s (a Skylake Xeon). Like scikit-learn, it holds at most a
+    block of X in float64 at a time; unlike it, the candidates' products with all rows in
+    float64 (one per candidate and row, where scikit-learn holds a block's) and the rows'
+    norms (one float64 per row for each block size, at most two).
     """
     norms = {}
     return _greedy_d2_seeding(X, n_clusters, rng, n_local_trials,

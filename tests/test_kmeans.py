@@ -377,7 +377,8 @@ def test_float32_candidate_distances_are_scikit_learns_bit_for_bit(order, n_feat
         for nearest, expected in ((None, plain), (closest, np.minimum(closest, plain))):
             ours = emlib.seeding._upcast_nearest(X, ids, nearest, norms)
             np.testing.assert_array_equal(ours, expected)
-    # The norms of the float32 rows, or products of the whole array, would not do.
+    # Norms computed from the float32 rows would not do. (Whether products of the whole
+    # array would differ too depends on the BLAS's kernels, so it is not asserted.)
     whole = -2 * (X[ids].astype(np.float64) @ X.astype(np.float64).T)
     assert not np.array_equal(
         np.maximum((whole + np.einsum("ij,ij->i", X[ids], X[ids])[:, None] + x_sq)
