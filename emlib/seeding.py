@@ -39,9 +39,9 @@ def kmeans_plusplus_centers(X, n_clusters, rng, n_local_trials=None, x_sq=None):
     scikit-learn's private seeding with what the public one passes it (unit weights and
     the squared row norms), or, when Numba is installed, the same seeding with its
     element-wise passes compiled (:func:`_compiled_seeding` for float64 data,
-    :func:`_compiled_seeding_single` for float32). The tests compare
-    both with the public function; should a release of scikit-learn drop the private
-    function, the public one is called instead.
+    :func:`_compiled_seeding_single` for float32). The tests compare both with the public
+    function; should a release of scikit-learn drop the private function, the public one
+    is called instead.
 
     Parameters
     ----------
@@ -80,7 +80,6 @@ if HAVE_NUMBA:
                 if current <= value or current != current:
                     value = current
                 products[j, n] = value
-
 
     @numba.njit(cache=True, nogil=True)
     def _closest_after_candidates_single(products, candidates_sq, x_sq, closest, out):
@@ -197,9 +196,9 @@ def _compiled_seeding_single(X, n_clusters, rng, n_local_trials):
     (:func:`_upcast_nearest`). On 100,000 x 10 blobs with 10 centres the seeding took 59 to
     73 ms against 116 to 138 ms in scikit-learn's code, on 60,000 x 784 images with 20
     centres 2.6 s against 5.1 s (a Skylake Xeon). Like scikit-learn, it holds at most a
-    block of X in float64 at a time; unlike it, the candidates' products with all rows in
-    float64 (one per candidate and row, where scikit-learn holds a block's) and the rows'
-    norms (one float64 per row for each block size, at most two).
+    block of X in float64 at a time; unlike it, it also holds the candidates' products
+    with all rows in float64 (one per candidate and row, where scikit-learn holds a
+    block's) and the rows' norms (one float64 per row for each block size, at most two).
     """
     norms = {}
     return _greedy_d2_seeding(X, n_clusters, rng, n_local_trials,
@@ -222,9 +221,10 @@ def _upcast_nearest(X, ids, nearest, norms):
     threads, depending on the candidates; a few hundred in five million, or none, under
     SkylakeX's; rounding to float32 hides most of that, but not on data whose features
     differ widely in magnitude).
-    What is saved is scikit-learn's recomputation of the rows' norms for every candidate
-    (kept in ``norms``, a dict from block size to norms) and its five element-wise passes,
-    here one compiled pass (:func:`_closest_after_candidates_single`).
+
+    What is saved is scikit-learn's recomputation of the rows' norms for every new set of
+    candidates (kept in ``norms``, a dict from block size to norms) and its five
+    element-wise passes, here one compiled pass (:func:`_closest_after_candidates_single`).
 
     Parameters
     ----------
