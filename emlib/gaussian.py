@@ -44,6 +44,7 @@ import math
 from numbers import Real
 
 import numpy as np
+from scipy.linalg import get_lapack_funcs
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
@@ -155,7 +156,7 @@ def _full_mahalanobis(X, means, U):
     # 100,000 x 10 data with K = 10.
     out_T = np.empty((n_components, X.shape[0]), dtype=X.dtype)
     column = offsets.reshape(width, 1)
-    for rows in row_blocks(X.shape[0], width):
+    for rows in row_blocks(X.shape[0], width, min_rows=n_features):
         Y = factors @ np.subtract(X[rows].T, centre[:, np.newaxis], order="C")
         Y -= column
         Y *= Y
@@ -399,9 +400,9 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
     """
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[np.newaxis]
-        # NumPy's batched routines factor all components in one call, with the same BLAS as
-        # the rest of the iteration (mixing in SciPy's separate BLAS made these tiny calls
-        # wait for the other library's busy threads).
+        # NumPy's batched routine factors all components in one call, with the same BLAS as
+        # the rest of the iteration (SciPy's solve_triangular, with its separate BLAS, waited
+        # for the other library's busy threads).
         try:
             cov_chol = np.linalg.cholesky(stack)
         except np.linalg.LinAlgError:
@@ -415,11 +416,39 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
         # component) fails too.
         if not explained.min() > 16 * np.finfo(stack.dtype).eps:
             raise _collapse_error(reg_covar)
-        factors = np.linalg.inv(cov_chol).swapaxes(1, 2)
+        factors = _lower_triangular_inverse(cov_chol).swapaxes(1, 2)
         return factors if covariance_type == "full" else factors[0]
     if not covariances.min() > 0:  # also false for a nan
         raise _collapse_error(reg_covar)
     return 1.0 / np.sqrt(covariances)
+
+
+def _lower_triangular_inverse(factors):
+    r"""The inverses :math:`L_k^{-1}` of a stack of lower-triangular Cholesky factors.
+
+    LAPACK's triangular inverse (``?trtri``) takes about :math:`D^3/3` multiply-adds, a third
+    of a general inverse's :math:`D^3` (``numpy.linalg.inv`` factors the matrix again by LU):
+    for two 784 x 784 factors on one core, 25 against 175 ms, and faster even for 10 x 10
+    ones (34 against 73 microseconds for ten, SciPy's calls one by one against NumPy's
+    batched one). Only the lower triangles are read; the upper ones are copied from
+    ``factors``, whose zeros (``numpy.linalg.cholesky`` writes them) are the inverses' too.
+
+    Parameters
+    ----------
+    factors : ndarray of shape (n_components, n_features, n_features)
+        Lower-triangular with a positive diagonal.
+
+    Returns
+    -------
+    ndarray of the same shape and dtype
+    """
+    (trtri,) = get_lapack_funcs(("trtri",), (factors,))
+    inverses = np.empty_like(factors)
+    for k, factor in enumerate(factors):
+        # LAPACK's status is non-zero only for a zero on the diagonal, which
+        # precision_cholesky's test of the factors has already excluded.
+        inverses[k] = trtri(factor, lower=1)[0]
+    return inverses
 
 
 def log_gaussian_density(X, means, precisions_cholesky, covariance_type):

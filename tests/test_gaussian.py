@@ -9,8 +9,13 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from emlib import GaussianMixture
-from emlib.datasets import make_gaussian_mixture, three_blobs_2d, three_blobs_2d_params
+from emlib import GaussianMixture, moments
+from emlib.datasets import (
+    load_mnist,
+    make_gaussian_mixture,
+    three_blobs_2d,
+    three_blobs_2d_params,
+)
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -90,6 +95,50 @@ def test_agrees_with_scikit_learn_from_same_start(data, covariance_type, n_iter)
     elif covariance_type == "spherical":
         theirs_precisions = theirs_precisions[:, None, None] * np.eye(data.shape[1])
     np.testing.assert_allclose(np.linalg.inv(full), theirs_precisions, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_agrees_with_scikit_learn_on_wide_images(covariance_type, dtype):
+    """784 pixels, a fifth of them blank in every image: the wide-data paths (the symmetric
+    product of the full scatter, samples-major diagonal blocks, blocks of at least D rows,
+    LAPACK's triangular inverse, exact zeros left alone) give scikit-learn's fit."""
+    X, y = load_mnist(digits=[2, 6])
+    X = X[:300].astype(dtype)
+    assert X.shape[1] >= moments._WIDE_FEATURES
+    blank = np.all(X == 0, axis=0)
+    assert blank.mean() > 0.2
+    rng = np.random.default_rng(0)
+    kwargs = dict(
+        n_components=2, covariance_type=covariance_type, max_iter=3, tol=0.0,
+        reg_covar=1e-2, weights_init=[0.5, 0.5],
+        means_init=np.stack([X[y[:300] == d].mean(axis=0) for d in (2, 6)])
+        + rng.uniform(0, 0.01, (2, X.shape[1])) * ~blank,
+        # Unit precisions for both: the class means then split the images.
+        precisions_init={
+            "full": np.stack([np.eye(X.shape[1])] * 2),
+            "tied": np.eye(X.shape[1]),
+            "diag": np.ones((2, X.shape[1])),
+            "spherical": np.ones(2),
+        }[covariance_type],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GaussianMixture(**kwargs).fit(X)
+        theirs = SklearnGaussianMixture(**kwargs).fit(X.astype(np.float64))
+    assert ours.means_.dtype == dtype
+    rtol = 1e-6 if dtype == np.float64 else 1e-3
+    for name in ["weights_", "means_", "covariances_", "precisions_cholesky_"]:
+        ours_value, theirs_value = getattr(ours, name), getattr(theirs, name)
+        np.testing.assert_allclose(ours_value, theirs_value, rtol=rtol,
+                                   atol=rtol * np.abs(theirs_value).max(), err_msg=name)
+    np.testing.assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=rtol)
+    if covariance_type in ("full", "diag"):
+        # A blank pixel's variance is reg_covar exactly, and it covaries with nothing.
+        rows = ours.full_covariances()[:, blank, :]
+        expected = np.zeros_like(rows)
+        expected[:, np.arange(blank.sum()), np.flatnonzero(blank)] = dtype(1e-2)
+        np.testing.assert_array_equal(rows, expected)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

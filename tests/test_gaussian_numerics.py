@@ -18,6 +18,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from emlib import GaussianMixture
 from emlib.gaussian import estimate_gaussian_parameters
 from emlib.moments import (
+    _WIDE_FEATURES,
     _inexact,
     diagonal_scatter,
     full_scatter,
@@ -212,16 +213,23 @@ def test_moments_match_the_two_pass_definition(dtype):
     )
 
 
+@pytest.mark.parametrize("n_wide", [0, 40])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_moments_when_only_some_features_need_the_exact_computation(dtype):
+def test_moments_when_only_some_features_need_the_exact_computation(dtype, n_wide):
     """One component lies far away in feature 0 only, and feature 3 is constant (as the
     border pixels of images are): the rows and columns of those features are recomputed
-    exactly, and every entry, the mixed ones included, matches the definition."""
+    exactly, and every entry, the mixed ones included, matches the definition. With 40 more
+    features, half of them blank, the same holds on the wide data's paths."""
     rng = np.random.default_rng(4)
     near = rng.normal(0, 1, (300, 4))
     far = rng.normal(0, 1, (100, 4)) * [0.1, 1, 1, 1] + [5e3, 0, 0, 0]
     X = np.r_[near, far]
     X[:, 3] = 0.0
+    if n_wide:
+        extra = rng.normal(0, 1, (400, n_wide))
+        extra[:, ::2] = 0.0
+        X = np.c_[X, extra]
+        assert X.shape[1] >= _WIDE_FEATURES
     X = X.astype(dtype)
     resp = np.zeros((400, 3), dtype=dtype)
     resp[:300, 1:] = rng.dirichlet(np.ones(2), size=300)
@@ -238,11 +246,13 @@ def test_moments_when_only_some_features_need_the_exact_computation(dtype):
     bound = rtol * (scale[:, :, None] * scale[:, None, :])
     full = full_scatter(X, resp, nk, means)
     assert np.all(np.abs(full - reference) <= bound)
-    assert np.all(full[:, 3, :] == 0) and np.all(full[:, :, 3] == 0)
+    blank = np.all(X == 0, axis=0)
+    assert blank.sum() == 1 + n_wide // 2
+    assert np.all(full[:, blank, :] == 0) and np.all(full[:, :, blank] == 0)
     np.testing.assert_array_equal(full, np.swapaxes(full, 1, 2))
     diagonal = diagonal_scatter(X, resp, nk, means)
     np.testing.assert_allclose(diagonal, np.einsum("kii->ki", reference), rtol=rtol)
-    assert np.all(diagonal[:, 3] == 0)
+    assert np.all(diagonal[:, blank] == 0)
     # Without the exact rows the far feature's variance would have lost its digits: the
     # shifted formula's ratio exceeds the limit there, and only there.
     centre = (nk @ means.astype(np.float64)) / nk.sum()
@@ -379,7 +389,8 @@ def test_a_component_on_copies_of_one_point_is_a_collapse(dtype, covariance_type
 def test_every_variance_below_the_resolution_is_also_inexact(dtype):
     """full_scatter and diagonal_scatter look for variances below the data's resolution
     only when some entry was inexact; that skips nothing only if every such variance is
-    itself inexact (at or below the rounding level of a mean of max(N_k, 1) numbers)."""
+    itself inexact (at or below the rounding level of a mean of max(N_k, 1) numbers), or
+    is an exact zero about a mean exactly at the centre, which is zero already."""
     rng = np.random.default_rng(0)
     shape = (5000, 3)
     means = (rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 8, shape)).astype(dtype)
@@ -391,6 +402,14 @@ def test_every_variance_below_the_resolution_is_also_inexact(dtype):
     inexact = _inexact(np.zeros_like(variances), variances, counts, means, 0.0)
     assert 0 < flat.sum() < flat.size
     assert np.all(inexact[flat])
+    # Exact zeros: trusted only where the mean is exactly at the centre as well.
+    zero = np.zeros((2, 3), dtype=dtype)
+    shift_sq = np.array([[0.0, 0.0, 1e-30], [0.0, 4.0, 0.0]], dtype=dtype)
+    means = np.array([[0.0, 5.0, 1.0], [3.0, 0.0, 0.0]], dtype=dtype)
+    np.testing.assert_array_equal(
+        _inexact(shift_sq, zero, np.ones(2, dtype=dtype), means, 0.0),
+        shift_sq != 0,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
