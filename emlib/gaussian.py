@@ -400,9 +400,10 @@ def precision_cholesky(covariances, covariance_type, reg_covar=0.0):
     """
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[np.newaxis]
-        # NumPy's batched routine factors all components in one call, with the same BLAS as
-        # the rest of the iteration (SciPy's solve_triangular, with its separate BLAS, waited
-        # for the other library's busy threads).
+        # NumPy's batched routine factors all components in one call. SciPy's BLAS is a
+        # separate copy: its solve_triangular waited 2.5 ms per 10 x 10 call for NumPy's busy
+        # threads, but the triangular inverses below, also SciPy's, took 0.16 to 0.19 ms for
+        # the ten of a blobs iteration with two threads (benchmarks/README.md, seventh record).
         try:
             cov_chol = np.linalg.cholesky(stack)
         except np.linalg.LinAlgError:

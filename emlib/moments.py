@@ -76,15 +76,18 @@ _BLOCK_ELEMENTS = 1 << 17
 
 
 def row_blocks(n_samples, width, min_rows=64):
-    """Slices of about ``_BLOCK_ELEMENTS / width`` rows, and at least ``min_rows``, covering
-    ``range(n_samples)``; a single ``slice(None)`` when one block holds them all.
+    """Slices of about ``_BLOCK_ELEMENTS / width`` rows covering ``range(n_samples)``; a
+    single ``slice(None)`` when one block holds them all.
 
-    The floor keeps wide data from costing a Python step per handful of rows; callers whose
-    blocks feed a product over the features raise it to the number of features, below which
-    the BLAS runs far from its rate (on 1,990 x 784 images with K = 2, the full covariances'
-    products took 366 ms in blocks of 64 rows and 267 in blocks of 1,024).
+    Blocks have at least 64 rows, so that wide data do not cost a Python step per handful of
+    rows. Callers whose blocks feed a product over the features ask for ``min_rows`` equal
+    to the number of features, below which the BLAS runs far from its rate (on one core,
+    for 1,990 x 784 images with K = 2, the full scatter took 366 ms in blocks of 64 rows,
+    278 in blocks of 512 and 267 in blocks of 1,024); that request is granted up to eight
+    times the usual block, so that memory stays bounded when K is large too.
     """
-    step = max(min_rows, _BLOCK_ELEMENTS // max(width, 1))
+    usual = _BLOCK_ELEMENTS // max(width, 1)
+    step = max(64, usual, min(min_rows, 8 * usual))
     if n_samples <= step:  # small data: one block, without building a range
         return _ALL_ROWS
     return [slice(start, start + step) for start in range(0, n_samples, step)]
@@ -95,12 +98,12 @@ _ALL_ROWS = (slice(None),)
 # Data with this many features are "wide": a row is long enough for NumPy's loops and the
 # products over the features dominate. full_scatter then weights both factors of its
 # product by the square root of the responsibilities, so that the product is symmetric and
-# BLAS computes half of it (on one core, 73 against 126 ms for K = 2 and 1,990 x 784 images
-# in one block, 0.73 against 0.89 ms for K = 5 and 400 x 64; with 10 features the square
-# roots cost more than the product saves, 0.66 against 0.48 ms for K = 10 and 1,310 rows),
-# and diagonal_scatter squares samples-major blocks instead of transposed ones (4.9 against
-# 11.9 ms on the images, 0.42 against 0.69 ms on 5,000 x 32; 7.9 against 7.3 ms on
-# 100,000 x 10).
+# BLAS computes half of it (on one core, random data: 73 against 126 ms for K = 2 and
+# 1,990 x 784 in one block; for K = 5, 0.96 against 0.94 ms with 32 features, 0.85 against
+# 0.79 ms with 24 and 0.66 against 0.48 ms with 10, where the square roots cost more than
+# the product saves), and diagonal_scatter squares samples-major blocks instead of
+# transposed ones (4.9 against 11.9 ms for 1,990 x 784, 0.42 against 0.69 ms for
+# 5,000 x 32; 7.9 against 7.3 ms for 100,000 x 10).
 _WIDE_FEATURES = 32
 
 
@@ -149,12 +152,17 @@ def _inexact(shift_sq, variances, nk, means, floor):
     Those where it loses more digits than :func:`spread_limit` allows, given that ``floor``
     (``reg_covar``) will be added; and those no larger than the rounding error of a mean
     of :math:`N_k` numbers, :math:`(16\, \epsilon N_k |\mu_{kd}|)^2`, where only an exact
-    computation can tell a tiny spread from copies of one point. A variance computed as
-    exactly zero about a mean exactly at the centre is not among them: its second moment about
-    the centre, a sum of non-negative terms, is zero only if every point of positive weight
-    lies at the centre in that feature (or within the square root of the smallest normal
-    number of it), so the variance and every covariance of that feature are zero already.
-    In images these are the pixels blank in every image, often a fifth of them or more.
+    computation can tell a tiny spread from copies of one point.
+
+    A variance computed as exactly zero about a mean exactly at the centre, in a component
+    of soft count :math:`N_k \ge 1`, is not among them. Its second moment about the centre
+    is a sum of non-negative terms :math:`r_n (x_n - c)^2` (responsibilities are never
+    negative), zero only if each term is zero or underflows. So every point of weight lies
+    at the centre in that feature, and the feature's covariances are zero too, unless terms
+    underflowed: then the true variance is below :math:`N` times the smallest subnormal
+    number divided by :math:`N_k` (the reason for :math:`N_k \ge 1`), and the exact
+    computation would round to zero as well. In images these are the pixels blank in every
+    image of the component, a quarter of the pixels in chapter 4's twos and sixes.
     """
     eps = np.finfo(variances.dtype).eps
     # (16 eps max(N_k, 1) |mu|)^2 and max(variance, 0) + floor, with no more temporaries
@@ -167,7 +175,7 @@ def _inexact(shift_sq, variances, nk, means, floor):
     scale *= spread_limit(variances.dtype)
     with np.errstate(invalid="ignore"):
         inexact = ~(shift_sq <= scale) | (variances <= noise)
-    inexact &= (variances != 0) | (shift_sq != 0)
+    inexact &= (variances != 0) | (shift_sq != 0) | (np.asarray(nk) < 1)[..., np.newaxis]
     return inexact
 
 
@@ -220,6 +228,8 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
     ----------
     X : ndarray of shape (n_samples, n_features)
     resp : ndarray of shape (n_samples, n_components)
+        Non-negative weights (responsibilities, possibly times other weights): with 32
+        features or more the product takes their square roots.
     nk : ndarray of shape (n_components,)
         Positive divisors (soft counts, kept away from zero).
     means : ndarray of shape (n_components, n_features)

@@ -100,19 +100,21 @@ def test_agrees_with_scikit_learn_from_same_start(data, covariance_type, n_iter)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_agrees_with_scikit_learn_on_wide_images(covariance_type, dtype):
-    """784 pixels, a fifth of them blank in every image: the wide-data paths (the symmetric
-    product of the full scatter, samples-major diagonal blocks, blocks of at least D rows,
-    LAPACK's triangular inverse, exact zeros left alone) give scikit-learn's fit."""
+    """784 pixels, a quarter of them blank in every image: the wide-data paths (the
+    symmetric product of the full scatter, samples-major diagonal blocks, larger blocks for
+    the full products, LAPACK's triangular inverse, exact zeros left alone) give
+    scikit-learn's fit, over more than one block of rows."""
     X, y = load_mnist(digits=[2, 6])
-    X = X[:300].astype(dtype)
+    X, y = X[:1000].astype(dtype), y[:1000]
     assert X.shape[1] >= moments._WIDE_FEATURES
+    assert len(moments.row_blocks(len(X), 2 * X.shape[1], min_rows=X.shape[1])) > 1
     blank = np.all(X == 0, axis=0)
     assert blank.mean() > 0.2
     rng = np.random.default_rng(0)
     kwargs = dict(
         n_components=2, covariance_type=covariance_type, max_iter=3, tol=0.0,
         reg_covar=1e-2, weights_init=[0.5, 0.5],
-        means_init=np.stack([X[y[:300] == d].mean(axis=0) for d in (2, 6)])
+        means_init=np.stack([X[y == d].mean(axis=0) for d in (2, 6)])
         + rng.uniform(0, 0.01, (2, X.shape[1])) * ~blank,
         # Unit precisions for both: the class means then split the images.
         precisions_init={

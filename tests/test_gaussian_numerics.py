@@ -23,6 +23,7 @@ from emlib.moments import (
     diagonal_scatter,
     full_scatter,
     pooled_scatter,
+    row_blocks,
     spread_limit,
     zero_below_resolution,
 )
@@ -219,21 +220,25 @@ def test_moments_when_only_some_features_need_the_exact_computation(dtype, n_wid
     """One component lies far away in feature 0 only, and feature 3 is constant (as the
     border pixels of images are): the rows and columns of those features are recomputed
     exactly, and every entry, the mixed ones included, matches the definition. With 40 more
-    features, half of them blank, the same holds on the wide data's paths."""
+    features, half of them blank, and five times the rows, the same holds on the wide data's
+    paths, over several blocks of rows."""
     rng = np.random.default_rng(4)
-    near = rng.normal(0, 1, (300, 4))
-    far = rng.normal(0, 1, (100, 4)) * [0.1, 1, 1, 1] + [5e3, 0, 0, 0]
+    n_near, n_far = (1500, 500) if n_wide else (300, 100)
+    near = rng.normal(0, 1, (n_near, 4))
+    far = rng.normal(0, 1, (n_far, 4)) * [0.1, 1, 1, 1] + [5e3, 0, 0, 0]
     X = np.r_[near, far]
     X[:, 3] = 0.0
     if n_wide:
-        extra = rng.normal(0, 1, (400, n_wide))
+        extra = rng.normal(0, 1, (len(X), n_wide))
         extra[:, ::2] = 0.0
         X = np.c_[X, extra]
         assert X.shape[1] >= _WIDE_FEATURES
+        assert len(row_blocks(len(X), 3 * X.shape[1], min_rows=X.shape[1])) > 1
+        assert len(row_blocks(len(X), 4 * X.shape[1])) > 1
     X = X.astype(dtype)
-    resp = np.zeros((400, 3), dtype=dtype)
-    resp[:300, 1:] = rng.dirichlet(np.ones(2), size=300)
-    resp[300:] = [0.98, 0.01, 0.01]
+    resp = np.zeros((len(X), 3), dtype=dtype)
+    resp[:n_near, 1:] = rng.dirichlet(np.ones(2), size=n_near)
+    resp[n_near:] = [0.98, 0.01, 0.01]
     nk = resp.sum(axis=0)
     means = (resp.T @ X) / nk[:, None]
     X64, r64 = X.astype(np.float64), resp.astype(np.float64)
