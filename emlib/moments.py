@@ -99,7 +99,7 @@ _ALL_ROWS = (slice(None),)
 # products over the features dominate. full_scatter then weights both factors of its
 # product by the square root of the responsibilities, so that the product is symmetric and
 # BLAS computes half of it (on one core, random data: 73 against 126 ms for K = 2 and
-# 1,990 x 784 in one block; for K = 5, 0.96 against 0.94 ms with 32 features, 0.85 against
+# 1,990 x 784 in one block; for K = 5, 0.94 against 0.96 ms with 32 features, 0.85 against
 # 0.79 ms with 24 and 0.66 against 0.48 ms with 10, where the square roots cost more than
 # the product saves), and diagonal_scatter squares samples-major blocks instead of
 # transposed ones (4.9 against 11.9 ms for 1,990 x 784, 0.42 against 0.69 ms for
@@ -309,6 +309,8 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0, origin=None):
     """
     centre = weighted_centre(nk, means)
     if means.shape[1] >= _WIDE_FEATURES:
+        # Samples-major: rows of D numbers are long enough for NumPy's loops, and no
+        # transposed copy is made (see _WIDE_FEATURES).
         second = np.zeros(means.shape, dtype=means.dtype)
         for rows in row_blocks(X.shape[0], 4 * X.shape[1]):
             Xc = np.subtract(X[rows], centre)
