@@ -76,14 +76,6 @@ def test_float32_sums_keep_their_digits():
         np.testing.assert_allclose(sums, exact, rtol=np.finfo(np.float32).eps)
 
 
-def test_binary_images_give_the_same_bits_both_ways():
-    X = load_mnist(1000, binarize=True)[0].astype(np.float64)
-    centers = X[:20] * 0.5 + 0.25
-    compiled, plain = both(X, centers)
-    for a, b in zip(compiled, plain, strict=True):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_copies_of_a_point_share_their_centre_whatever_block_they_fall_in():
     # 300 copies cross a block boundary and fill a partial last block; two centres at
     # the same point, one rounded by a mean, make the distances a near-tie.
@@ -161,3 +153,32 @@ def test_the_inertia_does_not_depend_on_the_number_of_threads(monkeypatch):
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("small_kernels", [False, True])
+def test_blocks_fit_openblas_small_products_only_where_it_has_them(monkeypatch,
+                                                                   small_kernels):
+    monkeypatch.setattr(lloyd, "_small_kernels", lambda: small_kernels)
+    for n_clusters, n_features in [(3, 10), (10, 784), (20, 784), (50, 784), (200, 784)]:
+        rows = lloyd.block_rows(n_clusters, n_features)
+        assert 8 <= rows <= BLOCK_ROWS and rows % 8 == 0
+        fits = rows * n_clusters * n_features <= 100**3
+        if small_kernels and 8 * n_clusters * n_features <= 100**3:
+            assert fits
+            # The largest such block: one more group of 8 rows would not fit, or the cap.
+            assert rows == BLOCK_ROWS or (rows + 8) * n_clusters * n_features > 100**3
+        else:
+            assert rows == BLOCK_ROWS
+
+
+@pytest.mark.parametrize("small_kernels", [False, True])
+def test_wide_data_in_small_blocks_give_the_same_bits_both_ways(monkeypatch, small_kernels):
+    # 1,000 images with K = 20: 17 full blocks of 56 rows and a padded one of 48 when the
+    # small kernels are there (whether or not this machine's BLAS has them).
+    monkeypatch.setattr(lloyd, "_small_kernels", lambda: small_kernels)
+    X = load_mnist(1000, binarize=True)[0].astype(np.float64)
+    centers = X[:20] * 0.5 + 0.25
+    compiled, plain = both(X, centers)
+    for a, b in zip(compiled, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert lloyd.block_rows(20, 784) == (56 if small_kernels else BLOCK_ROWS)
