@@ -73,13 +73,15 @@ def block_rows(n_clusters, n_features):
 
     With those kernels (``_SMALL_KERNEL_CORES``), blocks of at most ``100**3 / (K D)``
     rows took the product of 784-pixel images with the centres in about half the time per
-    row: on one core (AMD EPYC, OpenBLAS's SkylakeX kernels), 0.56 against 1.23 µs per row
-    in float64 for K = 10 (96 against 256 rows), 0.81 against 1.68 for K = 20 (56 rows),
-    1.86 against 2.85 for K = 50 (24 rows), 3.9 against 4.3 for K = 100 (8 rows); in
-    float32 0.31 against 0.70 (K = 10) and 0.43 against 0.74 (K = 20). With the Haswell
-    or Zen kernels, which have no such path, blocks of 32 to 128 rows were up to 20%
-    slower than 256, so there the blocks keep ``BLOCK_ROWS``. The choice depends only on
-    the shape and the BLAS, so every row of a fit goes through the same kernel.
+    row: on one core (AMD EPYC, OpenBLAS's SkylakeX kernels), in float64 0.53 to 0.61 µs
+    per row for K = 10 in blocks of 32 to 96 rows against 1.23 in blocks of 256, 0.81
+    against 1.68 for K = 20 (56 rows), 1.86 against 2.85 for K = 50 (24 rows), 3.9 against
+    4.3 for K = 100 (8 rows); in float32 0.31 to 0.36 against 0.70 (K = 10) and 0.43
+    against 0.74 (K = 20, 56 rows). With the Haswell or Zen kernels, which have no such
+    path, blocks of 32 to 128 rows were mostly slower than 256 (by up to 80%, float32
+    with K = 50 in blocks of 32), so there the blocks keep ``BLOCK_ROWS``. The choice
+    depends only on the shape and the BLAS, so every row of a fit goes through the same
+    kernel.
     """
     if _small_kernels():
         rows = _SMALL_PRODUCT // (n_clusters * n_features) // 8 * 8
