@@ -72,20 +72,22 @@ def block_rows(n_clusters, n_features):
     OpenBLAS use its small-matrix kernels for the block's distances.
 
     With those kernels (``_SMALL_KERNEL_CORES``), blocks of at most ``100**3 / (K D)``
-    rows took the product of 784-pixel images with the centres in about half the time per
-    row: on one core (AMD EPYC, OpenBLAS's SkylakeX kernels), in float64 0.53 to 0.61 µs
-    per row for K = 10 in blocks of 32 to 96 rows against 1.23 in blocks of 256, 0.81
-    against 1.68 for K = 20 (56 rows), 1.86 against 2.85 for K = 50 (24 rows), 3.9 against
-    4.3 for K = 100 (8 rows); in float32 0.31 to 0.36 against 0.70 (K = 10) and 0.43
-    against 0.74 (K = 20, 56 rows). With the Haswell or Zen kernels, which have no such
-    path, blocks of 32 to 128 rows were mostly slower than 256 (by up to 80%, float32
-    with K = 50 in blocks of 32), so there the blocks keep ``BLOCK_ROWS``. The choice
-    depends only on the shape and the BLAS, so every row of a fit goes through the same
-    kernel.
+    rows took the product of 784-pixel images with the centres in half the time per row
+    or less for K up to 20, about two thirds for K = 50: on one core (AMD EPYC, OpenBLAS's
+    SkylakeX kernels), in float64 0.53 to 0.61 µs per row for K = 10 in blocks of 32 to 96
+    rows against 1.23 in blocks of 256, 0.74 to 0.81 against 1.44 to 1.68 for K = 20 (32
+    to 56 rows), 1.86 against 2.62 to 2.85 for K = 50 (24 rows), 3.9 against 4.3 for
+    K = 100 (8 rows); in float32 0.31 to 0.36 against 0.70 (K = 10), 0.43 to 0.51 against
+    0.74 (K = 20), 0.86 against 1.21 to 1.25 (K = 50). With the Haswell or Zen kernels,
+    which have no such path, blocks of 32 to 128 rows were mostly slower than 256 (by up
+    to 80% with Haswell's, float32 with K = 50 in blocks of 32; by up to 34% with Zen's,
+    7% faster at best), so there the blocks keep ``BLOCK_ROWS``. The choice depends only
+    on the shape and on the OpenBLAS libraries loaded when it is first made, so every row
+    of a fit goes through the same kernel.
     """
     if _small_kernels():
         rows = _SMALL_PRODUCT // (n_clusters * n_features) // 8 * 8
-        if rows >= 8:
+        if rows:
             return min(rows, BLOCK_ROWS)
     return BLOCK_ROWS
 
@@ -168,7 +170,8 @@ if HAVE_NUMBA:
                 # row goes to gemv), and two copies of a point could get different
                 # roundings of their distances, and different centres on a near-tie.
                 # Allocated here, for the one short block: 16 groups' worth of padding
-                # for 784 features is 26 MB to zero in every iteration.
+                # in blocks of 256 rows of 784 features is 26 MB to zero in every
+                # iteration.
                 padded = np.zeros((rows, n_features), dtype=X.dtype)
                 padded[: stop - start] = X[start:stop]
                 np.dot(padded, neg2_centers_T, partial)

@@ -3,6 +3,10 @@ against sums taken exactly, on the data that trouble it (float32, far from the o
 copies of points, ties, blocks that do not fill)."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -182,3 +186,16 @@ def test_wide_data_in_small_blocks_give_the_same_bits_both_ways(monkeypatch, sma
     for a, b in zip(compiled, plain, strict=True):
         np.testing.assert_array_equal(a, b)
     assert lloyd.block_rows(20, 784) == (56 if small_kernels else BLOCK_ROWS)
+
+
+@pytest.mark.parametrize("core", ["Haswell", "SkylakeX"])
+def test_the_small_kernels_are_read_off_the_blas_that_runs(core):
+    # OpenBLAS runs the core it is told to where the processor has the instructions, and
+    # falls back to an older one otherwise: SkylakeX needs AVX-512.
+    script = ("from emlib import lloyd; "
+              "print(lloyd._small_kernels(), lloyd.block_rows(10, 784))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "OPENBLAS_CORETYPE": core}, check=True)
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    small = core == "SkylakeX" and "avx512f" in flags.split()
+    assert done.stdout.split() == ([str(small), "120" if small else str(BLOCK_ROWS)])
