@@ -80,14 +80,21 @@ def test_float32_sums_keep_their_digits():
         np.testing.assert_allclose(sums, exact, rtol=np.finfo(np.float32).eps)
 
 
-def test_copies_of_a_point_share_their_centre_whatever_block_they_fall_in():
-    # 300 copies cross a block boundary and fill a partial last block; two centres at
+@pytest.mark.parametrize(("n_features", "small_kernels"),
+                         [(3, False), (784, False), (784, True)])
+def test_copies_of_a_point_share_their_centre_whatever_block_they_fall_in(
+        monkeypatch, n_features, small_kernels):
+    # 300 copies cross block boundaries and fill a partial last block (blocks of 256
+    # rows, or of 56 with small kernels and 20 centres of 784 features); two centres at
     # the same point, one rounded by a mean, make the distances a near-tie.
+    monkeypatch.setattr(lloyd, "_small_kernels", lambda: small_kernels)
     rng = np.random.default_rng(2)
-    point = rng.normal(size=3) * 1e3
-    X = np.vstack([np.repeat(point[None, :], 300, axis=0), rng.normal(size=(20, 3))])
-    centers = np.vstack([np.repeat(point[None, :], 3, axis=0).mean(axis=0), point,
-                         np.zeros(3)])
+    point = rng.normal(size=n_features) * 1e3
+    X = np.vstack([np.repeat(point[None, :], 300, axis=0),
+                   rng.normal(size=(20, n_features))])
+    others = rng.normal(size=(18, n_features)) * 1e3 if n_features > 3 else np.zeros((1, 3))
+    centers = np.vstack([np.repeat(point[None, :], 3, axis=0).mean(axis=0), point, others])
+    assert lloyd.block_rows(len(centers), n_features) == (56 if small_kernels else BLOCK_ROWS)
     labels = both(X, centers)[0][0]
     assert len(set(labels[:300])) == 1
 
