@@ -34,6 +34,8 @@ import scipy.sparse as sp
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .blocked_products import block_rows_for, log_odds_products
+from .blocked_products import weighted_sums as blocked_weighted_sums
 from .em import MixtureEM, check_positive_int, check_weights
 from .online import OnlineEMMixin
 
@@ -79,6 +81,9 @@ def log_bernoulli_density(X, means):
     """
     log_off = np.log1p(-means)
     log_odds = np.log(means) - log_off
+    rows = block_rows_for(X, means.shape[0]) if log_odds.dtype == X.dtype else None
+    if rows:
+        return log_odds_products(X, log_odds, log_off.sum(axis=1), rows)
     if _single_dense(X, log_odds):
         product = (X @ log_odds.T).T
     else:
@@ -94,6 +99,9 @@ def log_bernoulli_density(X, means):
 def _weighted_sums(X, resp):
     r""":math:`\sum_n r_{nk} x_{nd}` for every component and feature, shape (K, D): the
     M-step's product, which visits only the ones of a sparse X."""
+    rows = block_rows_for(X, resp.shape[1]) if resp.dtype == X.dtype else None
+    if rows:
+        return blocked_weighted_sums(X, resp, rows)
     if _single_dense(X, resp):
         # Row-major, as the other orientation returns it, so that the means are.
         return np.ascontiguousarray((X.T @ resp).T)

@@ -47,7 +47,7 @@ except ImportError:  # The package works without Numba, more slowly.
 
 __all__ = ["BLOCK_ROWS", "HAVE_NUMBA", "N_GROUPS", "PARALLEL_WORK", "block_rows",
            "column_sums_compiled", "inertia", "inertia_compiled", "inertia_numpy", "lloyd_step",
-           "lloyd_step_compiled", "lloyd_step_numpy", "one_blas_thread"]
+           "lloyd_step_compiled", "lloyd_step_numpy", "one_blas_thread", "small_block_rows"]
 
 # A block of 256 rows of 784 float64 features and its distances to 20 centres take about
 # 1.6 MB, which stays in a core's L2 cache between the product and the sums. The most rows
@@ -85,11 +85,17 @@ def block_rows(n_clusters, n_features):
     on the shape and on the OpenBLAS libraries loaded when it is first made, so every row
     of a fit goes through the same kernel.
     """
-    if _small_kernels():
-        rows = _SMALL_PRODUCT // (n_clusters * n_features) // 8 * 8
-        if rows:
-            return min(rows, BLOCK_ROWS)
-    return BLOCK_ROWS
+    return small_block_rows(n_clusters, n_features) or BLOCK_ROWS
+
+
+def small_block_rows(n_columns, n_features):
+    """The rows, a multiple of 8 and at most ``BLOCK_ROWS``, of the largest block whose
+    product with a ``(n_features, n_columns)`` matrix OpenBLAS takes to its small-matrix
+    kernels; ``None`` without such kernels or when not even 8 rows fit."""
+    if not _small_kernels():
+        return None
+    rows = _SMALL_PRODUCT // (n_columns * n_features) // 8 * 8
+    return min(rows, BLOCK_ROWS) if rows else None
 
 
 @cache
