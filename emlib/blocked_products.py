@@ -5,12 +5,15 @@ The E-step needs :math:`X W^\top` (:math:`N \times K`, with :math:`W` the log-od
 the M-step :math:`R^\top X` (:math:`K \times D`). With :math:`K` much smaller than
 :math:`D`, both are thin products that OpenBLAS's general kernels run well below their
 rate. In blocks of rows small enough for OpenBLAS's small-matrix kernels
-(:func:`emlib.lloyd.small_block_rows`), the E-step's product took half the time or less:
-on 60,000 binary images with K = 20 (AMD EPYC, SkylakeX kernels, two threads) 26.6
-against 50.4 ms in float64 and 13.4 against 29.7 ms in float32. Both products must move
-together: with only the E-step's on Numba's threads, an iteration got slower (112 against
-100 ms in float64), since Numba's OpenMP threads, still spinning after it, competed with
-OpenBLAS's own threads in the M-step's product.
+(:func:`emlib.lloyd.small_block_rows`), the E-step's product took about half the time:
+on 60,000 binary images with K = 20 (AMD EPYC, SkylakeX kernels, two threads, medians of
+15) 27 to 28 against 46 to 47 ms in float64 and 14 against 28 to 31 ms in float32. The
+M-step's, which reads X from memory as the E-step's does and adds a (K, D) block sum per
+block, gained little: 48 to 52 against 43 to 56 ms in float64, 26 to 27 against 30 ms in
+float32. It moves all the same, since both products must run on the same threads: with
+only the E-step's on Numba's, an iteration got slower (112 against 100 ms in float64), as
+Numba's OpenMP threads, still spinning after it, competed with OpenBLAS's own threads in
+the M-step's product.
 
 Each of ``N_GROUPS`` fixed groups of blocks is one parallel task; every block has the same
 number of rows (the last padded with zeros) and the M-step's group sums are added in group
