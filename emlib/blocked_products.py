@@ -20,6 +20,8 @@ number of rows (the last padded with zeros) and the M-step's group sums are adde
 order, so the results do not depend on the number of threads.
 """
 
+import threading
+
 import numpy as np
 
 from .lloyd import HAVE_NUMBA, N_GROUPS, PARALLEL_WORK, one_blas_thread, small_block_rows
@@ -29,17 +31,28 @@ if HAVE_NUMBA:
 
 __all__ = ["block_rows_for", "log_odds_products", "weighted_sums"]
 
-# The small kernels take a transposed left operand (the M-step's X^T) only with an inner
-# dimension of 32 or more (?gemm_small_kernel_permit_skylakex.c).
+# The M-step's product was timed in blocks of 56 and 120 rows (K = 20 and 10 on 784
+# pixels), not in fewer: with fewer (K of 40 or more on 784 pixels) both products stay
+# whole.
 _MIN_ROWS = 32
 
 
 def block_rows_for(X, n_components):
     """Rows per block for dense X and ``n_components`` columns, or ``None`` when the two
-    products should run whole: sparse or non-float X, no Numba, too little work to share
-    between threads (:data:`emlib.lloyd.PARALLEL_WORK`), no small-matrix kernels, or
-    blocks of fewer than 32 rows (the M-step's product would leave the small kernels)."""
-    if not (HAVE_NUMBA and isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)):
+    products should run whole: sparse, non-float or not C-contiguous X (the kernels would
+    copy it in every step), no Numba, a call from a thread other than the main one, too
+    little work to share between threads (:data:`emlib.lloyd.PARALLEL_WORK`), no
+    small-matrix kernels, or blocks of fewer than 32 rows (not timed).
+
+    Other threads get the whole products because Dask's threaded scheduler fits one chunk
+    per thread: parallel kernels started from several threads at once would each wake a
+    team of threads on the same cores (and abort under Numba's workqueue layer), and the
+    BLAS limit of :func:`emlib.lloyd.one_blas_thread` is process-wide.
+    """
+    if not (HAVE_NUMBA and isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
+            and X.flags.c_contiguous):
+        return None
+    if threading.current_thread() is not threading.main_thread():
         return None
     n_samples, n_features = X.shape
     if n_samples * n_components * n_features < PARALLEL_WORK:

@@ -1,6 +1,8 @@
 """The blocked products of emlib.blocked_products against NumPy's whole-array ones, and a
 Bernoulli fit that uses them against one that does not."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 import pytest
@@ -68,6 +70,10 @@ def test_blocks_only_where_the_small_kernels_take_both_products(monkeypatch):
     assert block_rows_for(X[:10], 20) is None  # too little work for two threads
     assert block_rows_for(sparse.csr_array(X), 20) is None
     assert block_rows_for(X.astype(np.uint8), 20) is None
+    assert block_rows_for(np.asfortranarray(X), 20) is None  # would be copied each step
+    # Not from another thread (Dask's threaded scheduler fits chunks in its threads).
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(block_rows_for, X, 20).result() is None
     monkeypatch.setattr(lloyd, "_small_kernels", lambda: False)
     assert block_rows_for(X, 20) is None
 
@@ -86,6 +92,8 @@ def test_bernoulli_fits_the_same_in_blocks_and_whole(monkeypatch, dtype):
     # From the classes' mean images, a start EM does not amplify rounding from (from
     # random means, 5 iterations turned differences of 1e-16 into 1e-5).
     start = np.clip([X[y == c].mean(axis=0) for c in range(10)], 0.01, 0.99)
+    monkeypatch.setattr(lloyd, "_small_kernels", lambda: True)
+    assert block_rows_for(X, 10) == 120  # the blocked path is the one compared
     fits = []
     for small_kernels in (True, False):
         monkeypatch.setattr(lloyd, "_small_kernels", lambda s=small_kernels: s)
