@@ -396,11 +396,13 @@ def memory(args):
 
 
 def book(args):
-    """The nbval replay of every notebook, two workers, as make test runs it (one kernel)."""
+    """The nbval replay of every notebook, two workers, as make test runs it (one kernel,
+    the same plugins as scripts/replay_notebooks.py)."""
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-p", "no:hypothesispytest", "--nbval",
          "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
          "-n", "2", "--dist", "loadfile", "--durations=0", *notebooks],
         cwd=ROOT, capture_output=True, text=True,

@@ -15,6 +15,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.animation import FuncAnimation, HTMLWriter
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
@@ -244,7 +245,12 @@ def animation_to_html(anim, *, element_id, alt, fps=2, default_mode="once", n_co
     with TemporaryDirectory() as tmpdir:
         path = Path(tmpdir, "animation.html")
         writer = HTMLWriter(fps=fps, embed_frames=True, default_mode=default_mode)
-        anim.save(str(path), writer=writer, dpi="figure")
+        # savefig turns a figure's layout engine off while it prints and then restores
+        # "no engine" by reading rcParams: under the course style that gave every frame
+        # after the first a constrained layout (shifting the axes between the first two
+        # frames and tripling the time per frame).
+        with rc_context({"figure.constrained_layout.use": False, "figure.autolayout": False}):
+            anim.save(str(path), writer=writer, dpi="figure")
         text = path.read_text()
     text = re.sub(r'(= "data:image/png;base64,)([^"]*)"', reduce_colors, text)
     random_id = _edit(r'id="_anim_img([0-9a-f]+)"', None, text)

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .blocked_products import block_rows_for, log_odds_products
+from .blocked_products import block_rows_for, log_odds_products, m_step_block_rows
 from .blocked_products import weighted_sums as blocked_weighted_sums
 from .em import MixtureEM, check_positive_int, check_weights
 from .online import OnlineEMMixin
@@ -99,7 +99,7 @@ def log_bernoulli_density(X, means):
 def _weighted_sums(X, resp):
     r""":math:`\sum_n r_{nk} x_{nd}` for every component and feature, shape (K, D): the
     M-step's product, which visits only the ones of a sparse X."""
-    rows = block_rows_for(X, resp.shape[1]) if resp.dtype == X.dtype else None
+    rows = m_step_block_rows(X, resp.shape[1]) if resp.dtype == X.dtype else None
     if rows:
         return blocked_weighted_sums(X, resp, rows)
     if _single_dense(X, resp):

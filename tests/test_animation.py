@@ -162,3 +162,17 @@ def test_html_options_are_checked(blobs_run):
     with pytest.raises(ValueError, match="fps"):
         animation_to_html(anim, element_id="ok", alt="some text", fps=0)
     assert len(_record(anim)) == 1  # rendered, so matplotlib does not warn
+
+
+def test_every_frame_keeps_the_fixed_margins_under_the_course_style(blobs_run):
+    # savefig restores "no layout engine" from rcParams, which the course style sets to
+    # constrained layout: the frames after the first were once laid out again, and moved.
+    X, model = blobs_run
+    with plt.rc_context():
+        emlib.plotting.use_course_style()
+        anim = animate_em(model, X, iterations=[0, 1, 2])
+        animation_to_html(anim, element_id="em_margins", alt="Three ellipses.")
+    assert anim._fig.get_layout_engine() is None
+    # The box before the equal aspect shrinks it, as the last frame left it.
+    box = anim._fig.axes[0].get_position(original=True).bounds
+    np.testing.assert_allclose(box, (0.13, 0.12, 0.84, 0.80))

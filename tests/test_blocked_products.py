@@ -10,7 +10,12 @@ from scipy import sparse
 
 from emlib import BernoulliMixture, lloyd
 from emlib.bernoulli import log_bernoulli_density
-from emlib.blocked_products import block_rows_for, log_odds_products, weighted_sums
+from emlib.blocked_products import (
+    block_rows_for,
+    log_odds_products,
+    m_step_block_rows,
+    weighted_sums,
+)
 from emlib.datasets import load_mnist
 
 SIZES = [1, 55, 56, 57, 1000]  # blocks of 56 rows: one short, one full, one and a bit
@@ -76,6 +81,18 @@ def test_blocks_only_where_the_small_kernels_take_both_products(monkeypatch):
         assert pool.submit(block_rows_for, X, 20).result() is None
     monkeypatch.setattr(lloyd, "_small_kernels", lambda: False)
     assert block_rows_for(X, 20) is None
+
+
+def test_m_step_whole_on_one_numba_thread(monkeypatch):
+    X = np.zeros((10_000, 784))
+    monkeypatch.setattr(lloyd, "_small_kernels", lambda: True)
+    assert m_step_block_rows(X, 20) == block_rows_for(X, 20) == 56
+    numba.set_num_threads(1)
+    try:
+        assert m_step_block_rows(X, 20) is None
+        assert block_rows_for(X, 20) == 56  # the E-step's product stays in blocks
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
