@@ -110,7 +110,8 @@ def test_bernoulli_fits_the_same_in_blocks_and_whole(monkeypatch, dtype):
     # random means, 5 iterations turned differences of 1e-16 into 1e-5).
     start = np.clip([X[y == c].mean(axis=0) for c in range(10)], 0.01, 0.99)
     monkeypatch.setattr(lloyd, "_small_kernels", lambda: True)
-    assert block_rows_for(X, 10) == 120  # the blocked path is the one compared
+    # The blocked paths are the ones compared.
+    assert block_rows_for(X, 10) == m_step_block_rows(X, 10) == 120
     fits = []
     for small_kernels in (True, False):
         monkeypatch.setattr(lloyd, "_small_kernels", lambda s=small_kernels: s)
