@@ -23,6 +23,7 @@ Run from the repository root:  python benchmarks/bench.py [--quick] [SECTION ...
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -397,14 +398,15 @@ def memory(args):
 
 def book(args):
     """The nbval replay of every notebook, two workers, as make test runs it (one kernel,
-    the same plugins as scripts/replay_notebooks.py)."""
+    the command of scripts/replay_notebooks.py). Rewrites the seconds per notebook from
+    which that script orders the next replays (tests/notebook_seconds.json)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from replay_notebooks import SECONDS_FILE, nbval_command
+
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "-p", "no:hypothesispytest", "--nbval",
-         "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
-         "-n", "2", "--dist", "loadfile", "--durations=0", *notebooks],
+        [*nbval_command(notebooks, workers=2), "-q", "--durations=0"],
         cwd=ROOT, capture_output=True, text=True,
         # The environment of `make replay` (NB_ENV in the Makefile).
         env={**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1",
@@ -421,6 +423,9 @@ def book(args):
     for name, t in sorted(per_notebook.items()):
         print(f"{'nbval ' + Path(name).stem:<46} {t:9.1f} s   "
               f"(target <= 30 s: {'ok' if t <= 30 else 'MISSED'})")
+    if done.returncode == 0 and set(per_notebook) == set(notebooks):
+        SECONDS_FILE.write_text(json.dumps(
+            {name: round(t, 1) for name, t in sorted(per_notebook.items())}, indent=1) + "\n")
     status = "passed" if done.returncode == 0 else "FAILED"
     print(f"{'nbval replay, all notebooks, 2 workers':<46} {total:9.1f} s   ({status}; "
           f"target <= 90 s: {'ok' if total <= 90 else 'MISSED'})")

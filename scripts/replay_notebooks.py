@@ -142,6 +142,14 @@ print("OpenBLAS kernels:",
 print("NumPy SIMD dispatch targets on:", ", ".join(on) or "none (baseline only)")
 """
 
+# Seconds each notebook took in the last `python benchmarks/bench.py book`, which rewrites
+# the file. xdist hands whole notebooks to its workers in the order it is given them, and by
+# default reorders them by their number of cells: chapter 8, short in cells and long in
+# time, went last and left one worker idle for 8 s at the end. Longest first, the idle
+# tail is at most the shortest notebooks' time. A stale or missing entry changes only the
+# order.
+SECONDS_FILE = REPO_ROOT / "tests" / "notebook_seconds.json"
+
 # Plugins the notebooks do not use. hypothesis's imports hypothesis at the end of every
 # session to write its summary: without it a replay of two one-cell notebooks on two
 # workers took 2.1 to 2.8 s instead of 4.7 to 6.3 s.
@@ -279,12 +287,30 @@ def write_probe(replay: Replay, index: int) -> Path:
     return path
 
 
+def longest_first(notebooks: list[str]) -> list[str]:
+    """``notebooks`` (paths from the repository root) in decreasing order of their recorded
+    replay time (:data:`SECONDS_FILE`); those without a record first, in the given order,
+    since any of them may be the longest."""
+    try:
+        seconds = json.loads(SECONDS_FILE.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    unknown = [nb for nb in notebooks if nb not in seconds]
+    known = sorted((nb for nb in notebooks if nb in seconds), key=lambda nb: -seconds[nb])
+    return unknown + known
+
+
+def nbval_command(notebooks: list[str], workers: int) -> list[str]:
+    """The pytest command that replays ``notebooks`` with nbval on ``workers`` workers, each
+    taking whole notebooks, longest first."""
+    return [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
+            "--nbval-sanitize-with", SANITIZE, *QUIET_PLUGINS, "-n", str(workers),
+            "--dist", "loadfile", "--no-loadscope-reorder", *longest_first(notebooks)]
+
+
 def run_nbval(notebooks: list[str], probe: Path, env: dict, workers: int) -> list[tuple]:
     """Replay with nbval, echoing its output; return the failing (notebook, nbval cell)."""
-    command = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
-               "--nbval-sanitize-with", SANITIZE, *QUIET_PLUGINS,
-               "-n", str(workers), "--dist", "loadfile", *notebooks,
-               str(probe.relative_to(REPO_ROOT))]
+    command = [*nbval_command(notebooks, workers), str(probe.relative_to(REPO_ROOT))]
     failing = re.compile(r"^(?:FAILED|ERROR) (?P<path>\S.*?\.ipynb)(?:::Cell (?P<cell>\d+))?")
     failures = []
     with subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
