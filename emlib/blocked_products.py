@@ -80,15 +80,18 @@ def m_step_block_rows(X, n_components):
 
 
 if HAVE_NUMBA:
+    # The number of groups is passed in, not read from lloyd's N_GROUPS inside the kernels:
+    # Numba freezes a global into the cached machine code, and its cache notices changes
+    # to this file only, so an edit of lloyd.py alone would have left them stale.
 
     @numba.njit(parallel=True, cache=True, nogil=True)
-    def _log_odds_kernel(X, W_T, offsets, rows, out_T):
+    def _log_odds_kernel(X, W_T, offsets, rows, n_groups, out_T):
         n_samples, n_features = X.shape
         n_columns = W_T.shape[1]
         n_blocks = (n_samples + rows - 1) // rows
-        for g in numba.prange(N_GROUPS):
+        for g in numba.prange(n_groups):
             block_out = np.empty((rows, n_columns), dtype=X.dtype)
-            for block in range(g * n_blocks // N_GROUPS, (g + 1) * n_blocks // N_GROUPS):
+            for block in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = block * rows
                 stop = min(start + rows, n_samples)
                 if stop - start == rows:
@@ -110,12 +113,13 @@ if HAVE_NUMBA:
         n_samples, n_features = X.shape
         n_columns = resp_T.shape[0]
         n_blocks = (n_samples + rows - 1) // rows
-        for g in numba.prange(N_GROUPS):
+        n_groups = group_sums.shape[0]
+        for g in numba.prange(n_groups):
             block_resp = np.zeros((n_columns, rows), dtype=X.dtype)
             block_sums = np.empty((n_columns, n_features), dtype=X.dtype)
             sums = group_sums[g]
             sums[:] = 0.0
-            for block in range(g * n_blocks // N_GROUPS, (g + 1) * n_blocks // N_GROUPS):
+            for block in range(g * n_blocks // n_groups, (g + 1) * n_blocks // n_groups):
                 start = block * rows
                 stop = min(start + rows, n_samples)
                 if stop - start == rows:
@@ -151,7 +155,7 @@ def log_odds_products(X, log_odds, offsets, rows):
     out_T = np.empty((log_odds.shape[0], X.shape[0]), dtype=X.dtype)
     with one_blas_thread():
         _log_odds_kernel(np.ascontiguousarray(X), np.ascontiguousarray(log_odds.T),
-                         np.asarray(offsets, dtype=X.dtype), rows, out_T)
+                         np.asarray(offsets, dtype=X.dtype), rows, N_GROUPS, out_T)
     return out_T.T
 
 
