@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from script_modules import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("check_html", ROOT / "scripts" / "check_html.py")
-check_html = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(check_html)
+check_html = load_script("check_html")
 
 # How MyST renders math and code in this book (trimmed from a built page).
 TYPESET = """<html><head><script>window.MathJax = {"a": "\\\\frac"}</script>

@@ -2,12 +2,12 @@
 
 import gzip
 import hashlib
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_modules import load_script
 
 from emlib.datasets import (
     BINARY_PATTERN_NAMES,
@@ -28,15 +28,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 MNIST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-def _load_build_script():
-    spec = importlib.util.spec_from_file_location(
-        "build_datasets", REPO_ROOT / "scripts" / "build_datasets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_datasets = _load_build_script()
+build_datasets = load_script("build_datasets")
 
 
 def _sha256(path):

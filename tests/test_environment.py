@@ -17,16 +17,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from pybtex.database import parse_file
+from script_modules import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_script(name: str):
-    """Import a module from scripts/, which is not a package."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 check_notebooks = load_script("check_notebooks")

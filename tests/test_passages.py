@@ -1,13 +1,13 @@
 """The bundled passages of six books: shape, checksums, labels, vocabulary and build script."""
 
 import hashlib
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from script_modules import load_script
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from emlib.datasets import PASSAGE_BOOKS, load_passages
@@ -18,15 +18,7 @@ SHARED_TEXT = REPO_ROOT.parent / "shared-text"
 BOOK_COUNTS = [600, 600, 600, 600, 600, 361]
 
 
-def _load_build_script():
-    spec = importlib.util.spec_from_file_location(
-        "build_corpus", REPO_ROOT / "scripts" / "build_corpus.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_corpus = _load_build_script()
+build_corpus = load_script("build_corpus")
 
 
 def _sha256(path):

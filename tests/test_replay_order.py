@@ -1,18 +1,13 @@
 """The order in which scripts/replay_notebooks.py hands notebooks to nbval's workers."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from script_modules import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "replay_notebooks", ROOT / "scripts" / "replay_notebooks.py")
-replay = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = replay  # its dataclasses look their module up there
-_spec.loader.exec_module(replay)
+replay = load_script("replay_notebooks")
 
 
 @pytest.fixture
