@@ -44,7 +44,7 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm import tqdm
 
-from . import daskfit
+from . import compiled_normalize, daskfit
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
 from .kmeans import KMeans
@@ -186,7 +186,9 @@ def log_normalize(weighted, flush=False):
         Set to zero the probabilities whose shifted log-weight lies below
         :func:`flush_limit`, before ``exp``, so that no subnormal number is ever made (see
         :meth:`MixtureEM._e_step`). The log-sum-exp is unchanged: what is dropped is below
-        the rounding of a sum that is at least 1.
+        the rounding of a sum that is at least 1. A Fortran-ordered ``weighted`` (as every
+        E-step makes it) is then normalised in two compiled passes around NumPy's ``exp``
+        (:mod:`emlib.compiled_normalize`), to the same bits.
 
     Returns
     -------
@@ -202,6 +204,37 @@ def log_normalize(weighted, flush=False):
     all_finite = math.isfinite(shift.sum())
     if not all_finite:
         shift[~np.isfinite(shift)] = 0.0
+    if flush and compiled_normalize.applies(weighted):
+        resp, total = _flushed_compiled(weighted, shift[:, 0])
+    else:
+        resp, total = _normalized_numpy(weighted, shift, flush)
+    if all_finite:  # every total is at least exp(0) = 1: its logarithm is finite
+        return (shift + np.log(total))[:, 0], resp
+    with np.errstate(divide="ignore"):
+        return (shift + np.log(total))[:, 0], resp
+
+
+def _flushed_compiled(weighted, shift):
+    """:func:`log_normalize`'s weights, flushed, and row sums, in two compiled passes and
+    NumPy's ``exp`` (:mod:`emlib.compiled_normalize`); ``shift`` is finite."""
+    limit = flush_limit(weighted.dtype, weighted.shape[1])
+    weights_t = weighted.T  # C-ordered: each component's column contiguous
+    keep = np.empty(weights_t.shape, dtype=bool)
+    raised = compiled_normalize.shift_and_raise(weights_t, shift, limit, keep)
+    resp = np.exp(weighted, out=weighted)
+    if raised:
+        total = np.empty_like(shift)
+        compiled_normalize.zero_and_sum(weights_t, keep, total)
+        total = total[:, None]
+    else:
+        total = resp.sum(axis=1, keepdims=True)
+    resp /= total
+    return resp, total
+
+
+def _normalized_numpy(weighted, shift, flush):
+    """:func:`log_normalize`'s weights, flushed if ``flush``, and row sums, in NumPy;
+    ``shift`` (n_samples, 1) is finite."""
     shifted = np.subtract(weighted, shift, out=weighted)
     keep = None
     if flush:
@@ -221,10 +254,7 @@ def log_normalize(weighted, flush=False):
         resp *= keep
     total = resp.sum(axis=1, keepdims=True)
     resp /= total
-    if all_finite:  # every total is at least exp(0) = 1: its logarithm is finite
-        return (shift + np.log(total))[:, 0], resp
-    with np.errstate(divide="ignore"):
-        return (shift + np.log(total))[:, 0], resp
+    return resp, total
 
 
 def check_positive_int(value, name):

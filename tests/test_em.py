@@ -12,8 +12,10 @@ from scipy import stats
 from scipy.special import logsumexp, softmax
 from sklearn.exceptions import ConvergenceWarning
 
+import emlib.compiled_normalize
 import emlib.em
 from emlib import BernoulliMixture, GaussianMixture, KMeans
+from emlib.compiled_normalize import HAVE_NUMBA
 from emlib.datasets import three_blobs_2d
 from emlib.em import elbo, flush_limit, kl_divergence, log_normalize
 
@@ -239,13 +241,15 @@ def test_no_subnormal_responsibility_reaches_the_m_step(dtype):
     assert_no_subnormals(resp[:-1])
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_log_normalize_flush_makes_no_subnormal_and_drops_only_what_no_sum_sees(dtype):
+def test_log_normalize_flush_makes_no_subnormal_and_drops_only_what_no_sum_sees(dtype, order):
     """Shifted log-weights swept across the subnormal range of ``exp``: with ``flush`` the
     log-sum-exp is bit for bit the plain one, exactly the entries whose shifted log-weight
     is below the limit are dropped (some of them normal numbers, which the old rule, a
     flush after exp below tiny, kept), every probability kept is bit for bit the plain one,
-    and every one dropped is below e K tiny."""
+    and every one dropped is below e K tiny. Fortran order takes the compiled passes (with
+    Numba), C order NumPy's."""
     tiny = float(np.finfo(dtype).tiny)
     n_rows, n_components = 4000, 5
     log_tiny = np.log(tiny)
@@ -254,7 +258,8 @@ def test_log_normalize_flush_makes_no_subnormal_and_drops_only_what_no_sum_sees(
     a[:, 0] = 0.0  # the largest of each row
     a[::7, 3] = -np.inf  # an empty component
     a[5] = -np.inf  # a row of probability zero everywhere: -inf and nan, as without flush
-    a = rng.permuted(a, axis=1)  # the largest anywhere in its row
+    a = np.asarray(rng.permuted(a, axis=1), order=order)  # the largest anywhere in its row
+    assert emlib.compiled_normalize.applies(a) == (order == "F" and HAVE_NUMBA)
     with np.errstate(invalid="ignore"):
         plain_norm, plain = log_normalize(a.copy())
         flushed_norm, flushed = log_normalize(a.copy(), flush=True)
@@ -276,6 +281,61 @@ def test_log_normalize_flush_makes_no_subnormal_and_drops_only_what_no_sum_sees(
     exact = np.log(np.e * n_components * tiny)
     assert limit.dtype == dtype
     assert limit <= exact < np.nextafter(limit, dtype(np.inf))
+
+
+def normalize_both_ways(a, monkeypatch):
+    """``log_normalize(a, flush=True)`` with the compiled passes and with NumPy's."""
+    calls = []
+    kernel = emlib.compiled_normalize.shift_and_raise
+    monkeypatch.setattr(emlib.compiled_normalize, "shift_and_raise",
+                        lambda *args: calls.append(1) or kernel(*args))
+    with np.errstate(invalid="ignore"):
+        compiled = log_normalize(a.copy(order="F"), flush=True)
+        assert calls, "the compiled passes did not run"
+        monkeypatch.setattr(emlib.compiled_normalize, "ENABLED", False)
+        numpy_path = log_normalize(a.copy(order="F"), flush=True)
+    monkeypatch.undo()
+    assert len(calls) == 1
+    return compiled, numpy_path
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled passes need Numba")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spread", [30.0, 400.0, 2000.0])
+def test_compiled_normalization_is_numpys_to_the_bit(dtype, spread, monkeypatch):
+    """The two compiled passes give NumPy's log-normalisers and responsibilities to the
+    bit: with nothing raised to the limit (spread 30, ``float64``), some (float32 at 400),
+    many (2,000); with empty components, a row of zero probability, a nan and an inf."""
+    rng = np.random.default_rng(1)
+    a = np.asfortranarray(-spread * rng.random((3001, 7)) ** 2 - 50.0, dtype=dtype)
+    a[::5, 2] = -np.inf
+    a[7] = -np.inf
+    a[11, 3] = np.nan
+    a[13, 1] = np.inf
+    (norm_c, resp_c), (norm_n, resp_n) = normalize_both_ways(a, monkeypatch)
+    assert resp_c.dtype == resp_n.dtype == dtype
+    np.testing.assert_array_equal(norm_c, norm_n)  # nan where nan, to the bit elsewhere
+    np.testing.assert_array_equal(resp_c, resp_n)
+    assert np.isnan(resp_c[11]).all()  # nan data: the whole row
+    assert np.isnan(resp_c[13, 1]) and not resp_c[13, [0, 2, 3, 4, 5, 6]].any()  # inf / inf
+    assert np.isnan(resp_c[7]).all() and norm_c[7] == -np.inf
+    with np.errstate(invalid="ignore"):  # -inf - (-inf) in the row of zero probability
+        raised = (a - a.max(axis=1, keepdims=True)) < flush_limit(np.dtype(dtype), 7)
+    assert raised[::5, 2].all()  # -inf is always raised
+    if spread >= 400:
+        assert raised[:, [0, 1, 3, 4, 5, 6]].any(), "no finite entry reached the limit"
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled passes need Numba")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_normalization_without_anything_to_raise(dtype, monkeypatch):
+    """Rows within a few nats of their largest entry: nothing is raised, the compiled path
+    skips its second pass and still matches NumPy's to the bit."""
+    a = np.asfortranarray(np.random.default_rng(2).normal(0, 3, (500, 4)), dtype=dtype)
+    (norm_c, resp_c), (norm_n, resp_n) = normalize_both_ways(a, monkeypatch)
+    np.testing.assert_array_equal(norm_c, norm_n)
+    np.testing.assert_array_equal(resp_c, resp_n)
+    np.testing.assert_allclose(resp_c.sum(axis=1), 1, rtol=4 * np.finfo(dtype).eps)
 
 
 def test_bernoulli_float32_responsibilities_have_no_subnormals():
