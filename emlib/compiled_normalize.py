@@ -13,20 +13,24 @@ with :math:`\ell` from :func:`emlib.em.flush_limit`; the responsibilities are
 :math:`w_{nk} / s_n`. In NumPy that is seven passes over the :math:`N K` numbers: subtract,
 find the minimum, compare with :math:`\ell`, raise to :math:`\ell` (so that ``exp`` makes
 no subnormal number), ``exp``, multiply by the comparison, sum the rows. Apart from
-``exp``, each pass costs about what it costs in ``float64``: on 100,000 x 10 ``float32``
-log-weights, ``np.maximum`` with a scalar took 0.40 ms against ``exp``'s 0.45, and the
-whole normalisation took about as long as in ``float64`` (2.0 against 2.7 ms).
+``exp``, several passes cost about what they cost in ``float64``: on 100,000 x 10
+``float32`` log-weights, ``np.maximum`` with a scalar took 0.40 ms against ``exp``'s 0.45,
+and on a ``diag`` fit's log-weights the whole normalisation took 1.98 ms against 2.39 in
+``float64``.
 
 Here :func:`shift_and_raise` subtracts, compares and raises in one pass, and
 :func:`zero_and_sum` multiplies by the comparison and sums the rows in another; ``exp``
 stays NumPy's, whose vectorised code a scalar loop does not match. The operations are the
 same as NumPy's, in the same order (each row summed from the first component to the last,
-as NumPy reduces over the columns of a Fortran-ordered array), so the results are the same
-to the bit; ``tests/test_em.py`` compares the two paths. A ``nan`` (from ``nan`` data)
-stays ``nan``, as ``np.maximum`` and the multiplication by zero keep it.
+as NumPy 2 reduces over the columns of an array that is Fortran-ordered and not also
+C-ordered: not a documented promise, so ``tests/test_em.py`` compares the two paths), so
+the results are the same to the bit, the sign of a ``nan`` aside. A ``nan`` (from ``nan``
+data) stays ``nan``, as ``np.maximum`` and the multiplication by zero keep it.
 
 The kernels take the log-weights as the E-step of every family makes them, Fortran-ordered
-(:func:`applies`); other arrays take NumPy's passes.
+(:func:`applies`); other arrays take NumPy's passes. An array of one row (or one column)
+is C-ordered as well, and NumPy sums a row of eight or more entries pairwise: it too takes
+NumPy's passes.
 """
 
 import functools
@@ -47,9 +51,11 @@ ENABLED = HAVE_NUMBA
 
 def applies(weighted):
     """Whether the kernels normalise ``weighted``: Numba installed and :data:`ENABLED`, a
-    Fortran-ordered array of ``float32`` or ``float64``."""
-    return (HAVE_NUMBA and ENABLED and weighted.flags.f_contiguous
-            and weighted.dtype in (np.float32, np.float64))
+    writeable array of ``float32`` or ``float64``, Fortran-ordered and not C-ordered (so
+    with at least two rows and two columns)."""
+    flags = weighted.flags
+    return (HAVE_NUMBA and ENABLED and flags.f_contiguous and not flags.c_contiguous
+            and flags.writeable and weighted.dtype in (np.float32, np.float64))
 
 
 if HAVE_NUMBA:
@@ -113,8 +119,8 @@ if HAVE_NUMBA:
             for n in range(n_samples):
                 weight = weights_t[k, n]
                 if not keep[k, n]:
-                    # weight * 0, as NumPy's path has it (nan stays nan), without the
-                    # float64 that a product with a bool would give in float32.
+                    # Zero, as NumPy's multiplication by the comparison gives it; nan
+                    # stays nan.
                     weight -= weight
                     weights_t[k, n] = weight
                 total[n] += weight

@@ -326,6 +326,28 @@ def test_compiled_normalization_is_numpys_to_the_bit(dtype, spread, monkeypatch)
         assert raised[:, [0, 1, 3, 4, 5, 6]].any(), "no finite entry reached the limit"
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_row_keeps_numpys_pairwise_sum(dtype, monkeypatch):
+    """A row is C- and Fortran-ordered at once, and NumPy sums eight or more entries of a
+    contiguous row pairwise, not from the first to the last: such arrays (one row, as a
+    one-sample partial_fit gives, or none, or one column) keep NumPy's passes, so the
+    results do not depend on whether Numba is installed."""
+    rng = np.random.default_rng(4)
+    for shape in [(1, 8), (1, 30), (0, 8), (50, 1)]:
+        assert not emlib.compiled_normalize.applies(np.zeros(shape, dtype, order="F"))
+    read_only = np.zeros((50, 8), dtype, order="F")
+    read_only.flags.writeable = False
+    assert not emlib.compiled_normalize.applies(read_only)
+    for _ in range(200):
+        row = np.r_[0.0, -2 * rng.random(8), -1000.0].astype(dtype)[None, :]
+        with_numba = log_normalize(row.copy(order="F"), flush=True)
+        monkeypatch.setattr(emlib.compiled_normalize, "ENABLED", False)
+        without = log_normalize(row.copy(order="F"), flush=True)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(with_numba[0], without[0])
+        np.testing.assert_array_equal(with_numba[1], without[1])
+
+
 @pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled passes need Numba")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_normalization_without_anything_to_raise(dtype, monkeypatch):
