@@ -578,6 +578,20 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return np.sqrt(squared_distances(X, self.cluster_centers_))
 
     def score(self, X, y=None):
-        """Minus the inertia of X with respect to the fitted centres (higher is better)."""
+        r"""Minus the inertia of X with respect to the fitted centres (higher is better):
+        :math:`-\sum_n \lVert x_n - \mu_{z_n} \rVert^2`, with :math:`z_n` the label
+        :meth:`predict` gives.
+
+        The labels come from the expanded distances; the sum from the deviations
+        themselves, in ``float64`` (:func:`emlib.lloyd.inertia`, as ``inertia_``): the
+        expanded distances of points near their centre lose digits when the centres lie
+        far apart (in ``float32``, a relative 1e-3 of the score on clusters of spread 0.5
+        whose centres are 100 apart).
+        """
         X = self._check_fitted_input(X)
-        return -float(squared_distances(X, self.cluster_centers_).min(axis=1).sum())
+        centers = self.cluster_centers_
+        labels = squared_distances(X, centers).argmin(axis=1)
+        # The kernel takes both in one dtype; float64 centres are not rounded to float32.
+        X = X.astype(np.result_type(X, centers), copy=False)
+        with one_blas_thread():
+            return -inertia(X, centers, labels)

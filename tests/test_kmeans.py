@@ -276,6 +276,25 @@ def test_data_far_from_the_origin_cluster_as_at_the_origin(dtype, offset):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_score_keeps_its_digits_when_centres_lie_far_apart(dtype):
+    """Clusters of spread 0.5 whose centres are about 100 apart, 1,000 from the origin:
+    the score is minus the inertia of predict's labels, summed from the deviations in
+    float64 (expanded distances lost a relative 1e-3 of it in float32), for data in the
+    model's dtype and in the other one."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 100, (5, 3))
+    X = centres[rng.integers(0, 5, 20000)] + rng.normal(0, 0.5, (20000, 3)) + 1000
+    X = X.astype(dtype)
+    km = KMeans(5, random_state=0).fit(X)
+    for data in (X, X.astype(np.float32), X.astype(np.float64)):
+        deviations = data.astype(np.float64) - km.cluster_centers_.astype(np.float64)[
+            km.predict(data)]
+        exact = float(np.sum(deviations**2))
+        assert km.score(data) == pytest.approx(-exact, rel=1e-12)
+    assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("max_iter", [1, 2, 300])
 def test_final_labels_and_inertia_are_those_of_the_final_centres(dtype, max_iter):
     """Whether Lloyd stopped on unchanged labels or not (max_iter), labels_ are the nearest
