@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._restore import restored_on_failure
 from ._stacklevel import user_stacklevel
 from .lloyd import HAVE_NUMBA, column_sums_compiled, inertia, lloyd_step, one_blas_thread
-from .moments import spread_limit
+from .moments import row_blocks, spread_limit
 from .seeding import kmeans_plusplus_centers
 
 __all__ = ["KMeans"]
@@ -573,9 +573,24 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return squared_distances(X, self.cluster_centers_).argmin(axis=1)
 
     def transform(self, X):
-        """Euclidean distance of every sample to every centre."""
+        r"""Euclidean distance :math:`\lVert x_n - \mu_k \rVert` of every sample to every
+        centre, in X's dtype.
+
+        ``float32`` data are expanded in ``float64``, a block of rows at a time (as
+        scikit-learn's ``euclidean_distances`` does), then rounded: expanded in ``float32``,
+        the distance of a point to its own centre lost every digit when the centres lie
+        far apart relative to the clusters' spread (spread 0.5, centres 100 apart: a
+        median relative error of 8e-4, and zeros for distances of about 0.03).
+        :meth:`predict` keeps the ``float32`` expansion, as the fit's assignment steps do,
+        so that it gives ``labels_`` on the training data.
+        """
         X = self._check_fitted_input(X)
-        return np.sqrt(squared_distances(X, self.cluster_centers_))
+        centers = self.cluster_centers_.astype(np.float64)
+        distances = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
+        for rows in row_blocks(X.shape[0], X.shape[1]):
+            np.sqrt(squared_distances(X[rows].astype(np.float64, copy=False), centers),
+                    out=distances[rows], casting="same_kind")
+        return distances
 
     def score(self, X, y=None):
         r"""Minus the inertia of X with respect to the fitted centres (higher is better):

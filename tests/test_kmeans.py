@@ -16,6 +16,7 @@ from emlib.kmeans import (
     _column_means_and_variances,
     _column_variances,
 )
+from emlib.moments import row_blocks
 from emlib.seeding import binary_kmeans_plusplus_centers, kmeans_plusplus_centers
 
 
@@ -292,6 +293,28 @@ def test_score_keeps_its_digits_when_centres_lie_far_apart(dtype):
         exact = float(np.sum(deviations**2))
         assert km.score(data) == pytest.approx(-exact, rel=1e-12)
     assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_transform_keeps_its_digits_when_centres_lie_far_apart(dtype):
+    """The same clusters: every distance to within a few units of the last place of the
+    dtype, the distances to a point's own centre included (expanded in float32 they lost
+    every digit, and some came out as zero), in blocks of rows as on one block."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 100, (5, 3))
+    X = centres[rng.integers(0, 5, 100_000)] + rng.normal(0, 0.5, (100_000, 3)) + 1000
+    X = X.astype(dtype)
+    km = KMeans(5, random_state=0).fit(X)
+    distances = km.transform(X)
+    assert distances.dtype == dtype
+    deviations = X.astype(np.float64)[:, None, :] - km.cluster_centers_.astype(np.float64)
+    exact = np.sqrt(np.sum(deviations**2, axis=2))
+    # float64: the expansion about the centres' mean keeps all but eps |x - c|^2 / d^2.
+    rtol = 1e-8 if dtype == np.float64 else 2 * np.finfo(np.float32).eps
+    np.testing.assert_allclose(distances, exact, rtol=rtol)
+    assert distances.min() > 0
+    assert len(row_blocks(*X.shape)) > 1  # blocks of rows, each alone as in one call
+    np.testing.assert_array_equal(km.transform(X[:100]), distances[:100])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
