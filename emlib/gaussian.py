@@ -44,13 +44,14 @@ import math
 from numbers import Real
 
 import numpy as np
-from scipy.linalg import get_lapack_funcs
+from scipy.linalg import get_blas_funcs, get_lapack_funcs
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
 from . import compiled_gaussian
 from .em import MixtureEM, check_positive_int, check_weights
 from .moments import (
+    WIDE_FEATURES,
     diagonal_scatter,
     full_scatter,
     pooled_scatter,
@@ -155,16 +156,50 @@ def _full_mahalanobis(X, means, U):
     # product by an indicator matrix. 22 -> 15 ms in float64 and 12 -> 8 ms in float32 on
     # 100,000 x 10 data with K = 10.
     out_T = np.empty((n_components, X.shape[0]), dtype=X.dtype)
-    column = offsets.reshape(width, 1)
-    for rows in row_blocks(X.shape[0], width, min_rows=n_features):
-        Y = factors @ np.subtract(X[rows].T, centre[:, np.newaxis], order="C")
-        Y -= column
-        Y *= Y
-        np.add.reduce(Y.reshape(n_components, n_features, -1), axis=1, out=out_T[:, rows])
+    if n_features >= WIDE_FEATURES:
+        _wide_mahalanobis(X, centre, U, offsets, out_T)
+    else:
+        column = offsets.reshape(width, 1)
+        for rows in row_blocks(X.shape[0], width, min_rows=n_features):
+            Y = factors @ np.subtract(X[rows].T, centre[:, np.newaxis], order="C")
+            Y -= column
+            Y *= Y
+            np.add.reduce(Y.reshape(n_components, n_features, -1), axis=1,
+                          out=out_T[:, rows])
     out = out_T.T
     for k in _far_from_centre(offsets):
         _direct_mahalanobis(X, means[k], U[k], out[:, k])
     return out
+
+
+def _times_upper(A, U):
+    r""":math:`A U` for an upper-triangular :math:`U`, in place in the C-ordered ``A``.
+
+    BLAS's triangular product (``trmm``) skips the zeros below the diagonal, half the
+    multiply-adds of a general product: on one core, 1,990 x 784 rows times two 784 x 784
+    factors took 57 ms against 99 ms, and at 32 features (4,096 rows, ten factors) 2.2
+    against 2.5 ms; below :data:`emlib.moments.WIDE_FEATURES` features the K products of
+    one stacked call cost less than K calls. ``trmm`` multiplies a column-major matrix
+    from the left, so it is given :math:`A^\top` and computes :math:`U^\top A^\top`.
+    """
+    trmm = get_blas_funcs("trmm", (U, A))
+    return trmm(1.0, U, A.T, side=0, lower=0, trans_a=1, overwrite_b=1).T
+
+
+def _wide_mahalanobis(X, centre, U, offsets, out_T):
+    r"""``out_T[k]`` :math:`\leftarrow \lVert (x_n - c)^\top U_k - o_k \rVert^2`, one
+    component at a time by triangular products (:func:`_times_upper`), for data of at
+    least :data:`emlib.moments.WIDE_FEATURES` features; ``offsets`` are the rows
+    :math:`o_k = (\mu_k - c)^\top U_k`."""
+    n_components, n_features = offsets.shape
+    for rows in row_blocks(X.shape[0], n_features, min_rows=n_features):
+        centred = np.subtract(X[rows], centre, order="C")
+        for k in range(n_components):
+            last = k == n_components - 1
+            Y = _times_upper(centred if last else centred.copy(), U[k])
+            Y -= offsets[k]
+            Y *= Y
+            np.add.reduce(Y, axis=1, out=out_T[k, rows])
 
 
 def _far_from_centre(offsets):
@@ -514,7 +549,9 @@ def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
         # Far components are then evaluated directly, as in the full case.
         centre = np.add.reduce(means, axis=0) / n_components  # means.mean(axis=0)
         mahalanobis = np.empty((n_components, n_samples), dtype=X.dtype).T
-        XU, MU = (X - centre) @ U, (means - centre) @ U
+        XU = np.subtract(X, centre, order="C")
+        XU = _times_upper(XU, U) if n_features >= WIDE_FEATURES else XU @ U
+        MU = (means - centre) @ U
         # All components of a block of rows at once: the rows of y_nk = x_n U - mu_k U
         # stacked into one contiguous (n K, D) array, each summed as its own row.
         for rows in row_blocks(n_samples, n_components * n_features):

@@ -104,7 +104,7 @@ _ALL_ROWS = (slice(None),)
 # the product saves), and diagonal_scatter squares samples-major blocks instead of
 # transposed ones (4.9 against 11.9 ms for 1,990 x 784, 0.42 against 0.69 ms for
 # 5,000 x 32; 7.9 against 7.3 ms for 100,000 x 10).
-_WIDE_FEATURES = 32
+WIDE_FEATURES = 32
 
 
 def weighted_centre(nk, means):
@@ -244,7 +244,7 @@ def full_scatter(X, resp, nk, means, floor=0.0, origin=None):
     n_components, n_features = means.shape
     centre = weighted_centre(nk, means)
     scatter = np.zeros((n_components, n_features, n_features), dtype=X.dtype)
-    symmetric = n_features >= _WIDE_FEATURES
+    symmetric = n_features >= WIDE_FEATURES
     for rows in row_blocks(X.shape[0], n_components * n_features, min_rows=n_features):
         # Feature-major (D, n) copies: the weighting then multiplies rows of a block's length
         # (resp is column-major, so each component's weights are contiguous too), where a
@@ -308,9 +308,9 @@ def diagonal_scatter(X, resp, nk, means, floor=0.0, origin=None):
     The parameters are those of :func:`full_scatter`.
     """
     centre = weighted_centre(nk, means)
-    if means.shape[1] >= _WIDE_FEATURES:
+    if means.shape[1] >= WIDE_FEATURES:
         # Samples-major: rows of D numbers are long enough for NumPy's loops, and no
-        # transposed copy is made (see _WIDE_FEATURES).
+        # transposed copy is made (see WIDE_FEATURES).
         second = np.zeros(means.shape, dtype=means.dtype)
         for rows in row_blocks(X.shape[0], 4 * X.shape[1]):
             Xc = np.subtract(X[rows], centre)

@@ -18,7 +18,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from emlib import GaussianMixture
 from emlib.gaussian import estimate_gaussian_parameters
 from emlib.moments import (
-    _WIDE_FEATURES,
+    WIDE_FEATURES,
     _inexact,
     diagonal_scatter,
     full_scatter,
@@ -232,7 +232,7 @@ def test_moments_when_only_some_features_need_the_exact_computation(dtype, n_wid
         extra = rng.normal(0, 1, (len(X), n_wide))
         extra[:, ::2] = 0.0
         X = np.c_[X, extra]
-        assert X.shape[1] >= _WIDE_FEATURES
+        assert X.shape[1] >= WIDE_FEATURES
         assert len(row_blocks(len(X), 3 * X.shape[1], min_rows=X.shape[1])) > 1
         assert len(row_blocks(len(X), 4 * X.shape[1])) > 1
     X = X.astype(dtype)
