@@ -147,8 +147,6 @@ def _full_mahalanobis(X, means, U):
     width = n_components * n_features
     # The sum and division of means.mean(axis=0), without its overhead (small data).
     centre = np.add.reduce(means, axis=0) / n_components
-    # Row (k, j) is column j of U_k.
-    factors = U.transpose(0, 2, 1).reshape(width, n_features)
     offsets = np.einsum("ki,kij->kj", means - centre, U)
     # Feature-major blocks, (K D, n) and (K, n): every elementwise step and the sum over
     # each component's rows then runs along a block's length (the output is column-major,
@@ -156,9 +154,11 @@ def _full_mahalanobis(X, means, U):
     # product by an indicator matrix. 22 -> 15 ms in float64 and 12 -> 8 ms in float32 on
     # 100,000 x 10 data with K = 10.
     out_T = np.empty((n_components, X.shape[0]), dtype=X.dtype)
-    if n_features >= WIDE_FEATURES:
+    if n_features >= TRIANGULAR_FULL_FEATURES:
         _wide_mahalanobis(X, centre, U, offsets, out_T)
     else:
+        # Row (k, j) is column j of U_k.
+        factors = U.transpose(0, 2, 1).reshape(width, n_features)
         column = offsets.reshape(width, 1)
         for rows in row_blocks(X.shape[0], width, min_rows=n_features):
             Y = factors @ np.subtract(X[rows].T, centre[:, np.newaxis], order="C")
@@ -172,15 +172,26 @@ def _full_mahalanobis(X, means, U):
     return out
 
 
+# Features from which full components' distances take one triangular product each
+# (_wide_mahalanobis) rather than the stacked general product. The product alone gains
+# from 32 features, but the per-component passes over rows of D numbers cost more than it
+# saves below about 64 (one thread, K = 10, whole distance computation: 1.22x the stacked
+# path's time at 32 features, 1.06x at 48, 0.85x at 64, 0.59x at 784 with K = 2). Tied
+# components take one product for all, which gains from WIDE_FEATURES on.
+TRIANGULAR_FULL_FEATURES = 64
+
+
 def _times_upper(A, U):
     r""":math:`A U` for an upper-triangular :math:`U`, in place in the C-ordered ``A``.
 
     BLAS's triangular product (``trmm``) skips the zeros below the diagonal, half the
     multiply-adds of a general product: on one core, 1,990 x 784 rows times two 784 x 784
     factors took 57 ms against 99 ms, and at 32 features (4,096 rows, ten factors) 2.2
-    against 2.5 ms; below :data:`emlib.moments.WIDE_FEATURES` features the K products of
-    one stacked call cost less than K calls. ``trmm`` multiplies a column-major matrix
-    from the left, so it is given :math:`A^\top` and computes :math:`U^\top A^\top`.
+    against 2.5 ms (but see :data:`TRIANGULAR_FULL_FEATURES` for what the passes around
+    it cost). ``trmm`` multiplies a column-major matrix
+    from the left, so it is given :math:`A^\top` and computes :math:`U^\top A^\top`; it
+    reads only the upper triangle of ``U``, and works in place only when ``A`` is in
+    ``U``'s dtype (the callers pass arrays of their own).
     """
     trmm = get_blas_funcs("trmm", (U, A))
     return trmm(1.0, U, A.T, side=0, lower=0, trans_a=1, overwrite_b=1).T
@@ -189,7 +200,7 @@ def _times_upper(A, U):
 def _wide_mahalanobis(X, centre, U, offsets, out_T):
     r"""``out_T[k]`` :math:`\leftarrow \lVert (x_n - c)^\top U_k - o_k \rVert^2`, one
     component at a time by triangular products (:func:`_times_upper`), for data of at
-    least :data:`emlib.moments.WIDE_FEATURES` features; ``offsets`` are the rows
+    least :data:`TRIANGULAR_FULL_FEATURES` features; ``offsets`` are the rows
     :math:`o_k = (\mu_k - c)^\top U_k`."""
     n_components, n_features = offsets.shape
     for rows in row_blocks(X.shape[0], n_features, min_rows=n_features):
@@ -526,7 +537,9 @@ def mahalanobis_and_log_det(X, means, precisions_cholesky, covariance_type):
     X : ndarray of shape (n_samples, n_features)
     means : ndarray of shape (n_components, n_features)
     precisions_cholesky : ndarray
-        The factors returned by :func:`precision_cholesky`.
+        The factors returned by :func:`precision_cholesky`: for full and tied components,
+        upper-triangular :math:`U_k`, of which only the upper triangle is read (a lower
+        factor of the same precision gives wrong distances).
     covariance_type : {"full", "tied", "diag", "spherical"}
 
     Returns

@@ -574,20 +574,23 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         r"""Euclidean distance :math:`\lVert x_n - \mu_k \rVert` of every sample to every
-        centre, in X's dtype.
+        centre, in ``float32`` when both the data and the centres are, else in ``float64``.
 
         ``float32`` data are expanded in ``float64``, a block of rows at a time (as
         scikit-learn's ``euclidean_distances`` does), then rounded: expanded in ``float32``,
         the distance of a point to its own centre lost every digit when the centres lie
         far apart relative to the clusters' spread (spread 0.5, centres 100 apart: a
         median relative error of 8e-4, and zeros for distances of about 0.03).
-        :meth:`predict` keeps the ``float32`` expansion, as the fit's assignment steps do,
-        so that it gives ``labels_`` on the training data.
+        :meth:`predict` keeps the ``float32`` expansion, as scikit-learn's does, so on
+        such data ``transform(X).argmin(axis=1)`` can differ from it for a few points in
+        ten thousand, where two centres are nearly equidistant.
         """
         X = self._check_fitted_input(X)
         centers = self.cluster_centers_.astype(np.float64)
-        distances = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
-        for rows in row_blocks(X.shape[0], X.shape[1]):
+        dtype = np.result_type(X, self.cluster_centers_)
+        distances = np.empty((X.shape[0], self.n_clusters), dtype=dtype)
+        # Blocks sized by the distances they hold as well as by the rows they read.
+        for rows in row_blocks(X.shape[0], X.shape[1] + self.n_clusters):
             np.sqrt(squared_distances(X[rows].astype(np.float64, copy=False), centers),
                     out=distances[rows], casting="same_kind")
         return distances

@@ -101,9 +101,9 @@ def test_agrees_with_scikit_learn_from_same_start(data, covariance_type, n_iter)
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
-@pytest.mark.parametrize("n_features", [31, 32, 90])
+@pytest.mark.parametrize("n_features", [31, 32, 63, 64, 90])
 def test_wide_mahalanobis_by_triangular_products(n_features, covariance_type, dtype, order):
-    """From 32 features on, the distances of full and tied components go through BLAS's
+    """From 32 features on (tied) and 64 (full), the distances go through BLAS's
     triangular product: they equal ||(x - mu_k)^T U_k||^2 computed directly in float64
     from the same numbers, over several blocks of rows, for data far from the origin and
     for Fortran-ordered data, on either side of the threshold."""

@@ -313,8 +313,11 @@ def test_transform_keeps_its_digits_when_centres_lie_far_apart(dtype):
     rtol = 1e-8 if dtype == np.float64 else 2 * np.finfo(np.float32).eps
     np.testing.assert_allclose(distances, exact, rtol=rtol)
     assert distances.min() > 0
-    assert len(row_blocks(*X.shape)) > 1  # blocks of rows, each alone as in one call
+    assert len(row_blocks(X.shape[0], X.shape[1] + 5)) > 1  # several blocks of rows
     np.testing.assert_array_equal(km.transform(X[:100]), distances[:100])
+    # float32 only when the data and the centres both are, as scikit-learn's transform.
+    other = np.float32 if dtype == np.float64 else np.float64
+    assert km.transform(X[:10].astype(other)).dtype == np.float64
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
