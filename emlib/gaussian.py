@@ -188,10 +188,10 @@ def _times_upper(A, U):
     multiply-adds of a general product: on one core, 1,990 x 784 rows times two 784 x 784
     factors took 57 ms against 99 ms, and at 32 features (4,096 rows, ten factors) 2.2
     against 2.5 ms (but see :data:`TRIANGULAR_FULL_FEATURES` for what the passes around
-    it cost). ``trmm`` multiplies a column-major matrix
-    from the left, so it is given :math:`A^\top` and computes :math:`U^\top A^\top`; it
-    reads only the upper triangle of ``U``, and works in place only when ``A`` is in
-    ``U``'s dtype (the callers pass arrays of their own).
+    it cost). ``trmm`` multiplies a column-major matrix from the left, so it is given
+    :math:`A^\top` and computes :math:`U^\top A^\top`; it reads only the upper triangle
+    of ``U``, and works in place only when ``A`` is in ``U``'s dtype (the callers pass
+    arrays of their own).
     """
     trmm = get_blas_funcs("trmm", (U, A))
     return trmm(1.0, U, A.T, side=0, lower=0, trans_a=1, overwrite_b=1).T

@@ -581,9 +581,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         the distance of a point to its own centre lost every digit when the centres lie
         far apart relative to the clusters' spread (spread 0.5, centres 100 apart: a
         median relative error of 8e-4, and zeros for distances of about 0.03).
-        :meth:`predict` keeps the ``float32`` expansion, as scikit-learn's does, so on
-        such data ``transform(X).argmin(axis=1)`` can differ from it for a few points in
-        ten thousand, where two centres are nearly equidistant.
+        :meth:`predict` keeps the ``float32`` expansion, as scikit-learn's does, so in
+        ``float32`` ``transform(X).argmin(axis=1)`` can differ from it where two centres
+        are nearly equidistant (up to 3 points in 10,000, with 300 overlapping clusters).
         """
         X = self._check_fitted_input(X)
         centers = self.cluster_centers_.astype(np.float64)
