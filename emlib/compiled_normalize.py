@@ -19,12 +19,14 @@ and on a ``diag`` fit's log-weights the whole normalisation took 1.98 ms against
 ``float64``.
 
 Here :func:`shift_and_raise` subtracts, compares and raises in one pass, and
-:func:`zero_and_sum` multiplies by the comparison and sums the rows in another; ``exp``
-stays NumPy's, whose vectorised code a scalar loop does not match. The operations are the
-same as NumPy's, in the same order (each row summed from the first component to the last,
-as NumPy 2 reduces over the columns of an array that is Fortran-ordered and not also
-C-ordered: not a documented promise, so ``tests/test_em.py`` compares the two paths), so
-the results are the same to the bit, the sign of a ``nan`` aside. A ``nan`` (from ``nan``
+:func:`zero_and_sum` zeroes the raised entries and sums the rows in another; ``exp``
+stays NumPy's, whose vectorised code a scalar loop does not match. The operations are
+NumPy's (the zeroing computes :math:`w - w`, which equals NumPy's :math:`0 \cdot w` for
+every :math:`w`, ``nan`` and ``inf`` included), in the same order (each row summed from
+the first component to the last, as NumPy 2 reduces over the columns of an array that is
+Fortran-ordered and not also C-ordered: not a documented promise, so ``tests/test_em.py``
+compares the two paths), so the results are the same to the bit, the sign of a ``nan``
+aside. A ``nan`` (from ``nan``
 data) stays ``nan``, as ``np.maximum`` and the multiplication by zero keep it.
 
 The kernels take the log-weights as the E-step of every family makes them, Fortran-ordered
