@@ -26,8 +26,7 @@ every :math:`w`, ``nan`` and ``inf`` included), in the same order (each row summ
 the first component to the last, as NumPy 2 reduces over the columns of an array that is
 Fortran-ordered and not also C-ordered: not a documented promise, so ``tests/test_em.py``
 compares the two paths), so the results are the same to the bit, the sign of a ``nan``
-aside. A ``nan`` (from ``nan``
-data) stays ``nan``, as ``np.maximum`` and the multiplication by zero keep it.
+aside. A ``nan`` (from ``nan`` data) stays ``nan``, as both paths keep it.
 
 The kernels take the log-weights as the E-step of every family makes them, Fortran-ordered
 (:func:`applies`); other arrays take NumPy's passes. An array of one row (or one column)
