@@ -186,9 +186,10 @@ def log_normalize(weighted, flush=False):
         Set to zero the probabilities whose shifted log-weight lies below
         :func:`flush_limit`, before ``exp``, so that no subnormal number is ever made (see
         :meth:`MixtureEM._e_step`). The log-sum-exp is unchanged: what is dropped is below
-        the rounding of a sum that is at least 1. A Fortran-ordered ``weighted`` (as every
-        E-step makes it) is then normalised in two compiled passes around NumPy's ``exp``
-        (:mod:`emlib.compiled_normalize`), to the same bits.
+        the rounding of a sum that is at least 1. With Numba installed, a Fortran-ordered
+        ``weighted`` of at least two rows and columns (as every E-step makes it; see
+        :func:`emlib.compiled_normalize.applies`) is then normalised in two compiled passes
+        around NumPy's ``exp``, to the same bits.
 
     Returns
     -------
