@@ -349,7 +349,8 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
         return super()._initial_responsibilities(X, rng)
 
     def _initialize(self, X, resp):
-        self.weights_, self.means_ = self._start_weights_and_means(X, *self._update(X, resp))
+        computed = (None, None) if resp is None else self._update(X, resp)
+        self.weights_, self.means_ = self._start_weights_and_means(X, *computed)
 
     def _m_step(self, X, resp):
         self.weights_, self.means_ = self._update(X, resp)

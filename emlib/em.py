@@ -399,7 +399,13 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}
         How the initial responsibilities are chosen: hard k-means labels, one-hot rows at
         k-means++ seeds, uniform random responsibilities, or one-hot rows at random data points.
-        Explicit ``*_init`` arrays override what these give.
+        Explicit ``*_init`` arrays override what these give. When they fix every parameter
+        of the start (``weights_init`` and ``means_init``, and ``precisions_init`` for the
+        Gaussian families), no responsibilities are computed, and one run is made whatever
+        ``n_init``: every run would repeat it. (scikit-learn computes a k-means start and
+        discards it, in each of ``n_init`` identical runs; the fitted parameters are the
+        same, and only a ``RandomState`` instance passed as ``random_state`` is left in
+        another state.)
     random_state : int, RandomState instance or None
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool
@@ -459,7 +465,8 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _initialize(self, X, resp):
-        """Set the initial parameters from responsibilities (then apply ``*_init``)."""
+        """Set the initial parameters from responsibilities (then apply ``*_init``); ``resp``
+        is None when the ``*_init`` arrays fix the whole start (:meth:`_start_is_given`)."""
 
     @abstractmethod
     def _estimate_log_prob(self, X):
@@ -701,11 +708,16 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         # A warm start continues from whatever parameters the model holds: those of an
         # earlier fit, or those given to ``from_parameters``.
         do_init = not (self.warm_start and hasattr(self, "weights_"))
-        n_init = self.n_init if do_init else 1
+        given = do_init and self._start_is_given()
+        n_init = self.n_init if do_init and not given else 1
         best = None
         tried = set()
         for _ in range(n_init):
-            if do_init:
+            if given:
+                # A computed start would be thrown away, and runs from one start are
+                # identical, EM being deterministic.
+                self._initialize(X, None)
+            elif do_init:
                 resp = self._initial_responsibilities(X, rng)
                 # EM is deterministic: a start met before would repeat its run exactly
                 # (k-means often returns one partition for several seeds).

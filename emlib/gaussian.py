@@ -870,7 +870,9 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
             # Initial arrays take the dtype of X, so that float32 data are fitted in float32.
             self.weights_, self.means_ = self._start_weights_and_means(X, weights, means)
             return
-        weights, means, covariances = self._parameters_from(X, resp)
+        weights = means = covariances = None
+        if resp is not None:
+            weights, means, covariances = self._parameters_from(X, resp)
         self.weights_, self.means_ = self._start_weights_and_means(X, weights, means)
         self.covariances_ = initial_covariances(
             covariances, self.precisions_init, self.covariance_type, X.dtype

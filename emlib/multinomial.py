@@ -387,7 +387,8 @@ class MultinomialMixture(MixtureEM):
         return weights / weights.sum(), means.astype(X.dtype, copy=False)
 
     def _initialize(self, X, resp):
-        self.weights_, self.means_ = self._start_weights_and_means(X, *self._update(X, resp))
+        computed = (None, None) if resp is None else self._update(X, resp)
+        self.weights_, self.means_ = self._start_weights_and_means(X, *computed)
 
     def _m_step(self, X, resp):
         self.weights_, self.means_ = self._update(X, resp)

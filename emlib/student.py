@@ -535,9 +535,14 @@ class StudentTMixture(MixtureEM):
         # "random_from_data") only K samples carry responsibility.
         return nk / nk.sum(), means, covariances
 
+    def _start_is_given(self):
+        return super()._start_is_given() and self.precisions_init is not None
+
     def _initialize(self, X, resp):
-        # A Gaussian M-step: every u_nk = 1 before the first E-step.
-        weights, means, covariances = self._parameters_from(X, resp, resp)
+        weights = means = covariances = None
+        if resp is not None:
+            # A Gaussian M-step: every u_nk = 1 before the first E-step.
+            weights, means, covariances = self._parameters_from(X, resp, resp)
         start = _DOF_START if isinstance(self.dof, str) else self.dof
         self.dof_ = np.full(self.n_components, start, dtype=X.dtype)
         self.weights_, self.means_ = self._start_weights_and_means(X, weights, means)

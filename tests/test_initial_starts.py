@@ -7,11 +7,12 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import emlib.em
-from emlib import BernoulliMixture, GaussianMixture
+from emlib import BernoulliMixture, GaussianMixture, MultinomialMixture, StudentTMixture
 from emlib.datasets import load_mnist, three_blobs_2d
 from emlib.em import shared_kmeans_starts
 from emlib.gaussian import COVARIANCE_TYPES
 from emlib.selection import select_gaussian_mixture
+from emlib.student import _DOF_START
 
 
 @pytest.fixture
@@ -179,3 +180,67 @@ def test_the_bernoulli_start_counting_bits_is_the_start_from_floats():
     np.testing.assert_array_equal(starts[0][0], starts[1][0])
     assert starts[0][1] == starts[1][1]
     assert BernoulliMixture._kmeans_start["binary"]
+
+
+def _given_start(model, X, labels, K):
+    """``model`` with every parameter of its start given, from a partition of X."""
+    sums = np.stack([X[labels == k].sum(axis=0) for k in range(K)])
+    counts = np.bincount(labels, minlength=K)[:, np.newaxis]
+    if isinstance(model, BernoulliMixture):
+        means = (sums + 1) / (counts + 2)  # strictly inside (0, 1)
+    elif isinstance(model, MultinomialMixture):
+        means = (sums + 1) / (sums + 1).sum(axis=1, keepdims=True)
+    else:
+        means = sums / counts
+    params = dict(weights_init=np.full(K, 1 / K), means_init=means)
+    if isinstance(model, (GaussianMixture, StudentTMixture)):
+        params["precisions_init"] = np.stack([np.eye(X.shape[1])] * K)
+    return model.set_params(**params)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "family", [GaussianMixture, StudentTMixture, BernoulliMixture, MultinomialMixture]
+)
+def test_a_given_start_computes_no_start_and_runs_once(family, monkeypatch):
+    """With every *_init array given, no start is computed and one run is made, whatever
+    n_init; the fit is the one continued from those parameters (warm_start). Agreement
+    with scikit-learn, which computes a k-means start and discards it, from a given start:
+    tests/test_gaussian.py."""
+    starts, runs = [], []
+    original_start, original_run = family._initial_responsibilities, family._run_em
+
+    def counting_start(self, X, rng):
+        starts.append(self.init_params)
+        return original_start(self, X, rng)
+
+    def counting_run(self, step, objective):
+        runs.append(objective)
+        return original_run(self, step, objective)
+
+    monkeypatch.setattr(family, "_initial_responsibilities", counting_start)
+    monkeypatch.setattr(family, "_run_em", counting_run)
+    X, y = three_blobs_2d(random_state=1)
+    if family in (BernoulliMixture, MultinomialMixture):
+        X = (X > np.median(X, axis=0)).astype(np.float64)
+        X = np.c_[X, 1 - X]  # no empty row for the multinomial
+    model = _given_start(family(3, n_init=4, max_iter=20, random_state=0), X, y, 3)
+    fitted = model.fit(X)
+    assert starts == [] and len(runs) == 1
+    known = [model.weights_init, model.means_init]
+    if family in (GaussianMixture, StudentTMixture):
+        known.append(np.linalg.inv(model.precisions_init))
+    if family is StudentTMixture:
+        known.append(np.full(3, _DOF_START))  # where dof="estimate" starts
+    continued = family.from_parameters(
+        *known, max_iter=20, warm_start=True, random_state=0
+    ).fit(X)
+    for name in ("weights_", "means_"):
+        np.testing.assert_array_equal(getattr(fitted, name), getattr(continued, name))
+    starts.clear()
+    runs.clear()
+    # Without the weights the start is not given: it is computed for every restart.
+    family(3, n_init=2, max_iter=20, random_state=0).set_params(
+        means_init=fitted.means_
+    ).fit(X)
+    assert starts == ["kmeans", "kmeans"] and 1 <= len(runs) <= 2
