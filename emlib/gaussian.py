@@ -252,6 +252,11 @@ def _diagonal_mahalanobis(X, means, precisions):
     # column-major output: 5.8 -> 3.1 ms in float64 and 3.7 -> 1.8 ms in float32 on
     # 100,000 x 10 data with K = 10, against an (n, D) layout.
     weights = np.concatenate([-2.0 * shifted * precisions, precisions], axis=1)
+    # Found before the products, so that each block, still in cache, serves them too: a
+    # separate pass over all of X per far component cost float32 fits on 100,000 x 10 blobs
+    # (K = 10, one component past float32's limit of about 200) a quarter of the E-step.
+    far = np.flatnonzero((ratios > spread_limit(ratios.dtype)).any(axis=1))
+    constant[far] = 0  # their sums are whole
     out_T = np.empty((n_components, X.shape[0]), dtype=X.dtype)
     for rows in row_blocks(X.shape[0], 8 * n_features):
         block = X[rows].T
@@ -259,16 +264,13 @@ def _diagonal_mahalanobis(X, means, precisions):
         np.subtract(block, centre[:, np.newaxis], out=Z[:n_features])
         np.square(Z[:n_features], out=Z[n_features:])
         np.matmul(weights, Z, out=out_T[:, rows])
+        for k in far:
+            # From the deviations themselves, overwriting the expansion's value.
+            deviations = np.subtract(block, means[k][:, np.newaxis], out=Z[:n_features])
+            np.square(deviations, out=deviations)
+            np.matmul(precisions[k], deviations, out=out_T[k, rows])
     out_T += constant[:, np.newaxis]
-    out = out_T.T
-    far = ratios > spread_limit(ratios.dtype)
-    if not np.count_nonzero(far):  # the common case, without building an index array
-        return out
-    for k in np.flatnonzero(far.any(axis=1)):
-        deviations = X - means[k]
-        deviations *= deviations
-        out[:, k] = deviations @ precisions[k]
-    return out
+    return out_T.T
 
 
 def n_parameters(n_components, n_features, covariance_type="full"):

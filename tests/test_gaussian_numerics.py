@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from emlib import GaussianMixture
-from emlib.gaussian import estimate_gaussian_parameters
+from emlib.gaussian import estimate_gaussian_parameters, mahalanobis_and_log_det
 from emlib.moments import (
     WIDE_FEATURES,
     _inexact,
@@ -164,6 +164,33 @@ def test_tight_component_far_from_the_other_float32():
     assert tight_ours == pytest.approx(tight_theirs, rel=1e-3)
     assert tight_ours == pytest.approx(1e-4, rel=0.2)  # the true variance, 0.01 ** 2
     assert ours.score(X) == pytest.approx(theirs.score(X), abs=1e-3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_diagonal_distances_of_a_tight_far_component(covariance_type, dtype):
+    """A component of spread 0.1 at 1,000 from two others: P (mu - c)^2 is about 4e7,
+    past both dtypes' limits, so its distances come from its own deviations, within a few
+    eps of each; the expansion about the means' centre leaves almost none of their
+    digits. Enough rows for several blocks (emlib.moments.row_blocks)."""
+    rng = np.random.default_rng(5)
+    means = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1e3, 0.0, 0.0]])
+    X = np.concatenate([rng.normal(m, 0.1, (4000, 3)) for m in means]).astype(dtype)
+    precisions = np.array([1.0, 1.0, 100.0])
+    if covariance_type == "diag":
+        factors = np.sqrt(precisions)[:, np.newaxis] * np.ones((3, 3))
+    else:
+        factors = np.sqrt(precisions)
+    mahalanobis, _ = mahalanobis_and_log_det(X, means.astype(dtype), factors.astype(dtype),
+                                             covariance_type)
+    X128, means128 = X.astype(np.longdouble), means.astype(dtype).astype(np.longdouble)
+    factors128 = factors.astype(dtype).astype(np.longdouble)
+    factors128 = factors128 if covariance_type == "diag" else factors128[:, np.newaxis]
+    reference = (((X128[:, np.newaxis, :] - means128) * factors128) ** 2).sum(axis=2)
+    reference = reference.astype(np.float64)
+    assert len(row_blocks(len(X), 8 * 3)) > 1
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(mahalanobis[:, 2], reference[:, 2], rtol=16 * eps, atol=0)
 
 
 def test_tight_component_far_away_float64_without_regularisation():
