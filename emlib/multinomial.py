@@ -36,8 +36,6 @@ With :math:`a = b = 0` this is maximum likelihood; otherwise it is MAP-EM, and t
 recorded is the log-posterior per sample, which never decreases either.
 """
 
-import threading
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -49,7 +47,6 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .em import MixtureEM, check_positive_int, check_weights
-from .lloyd import one_blas_thread
 
 __all__ = [
     "MultinomialMixture",
@@ -166,26 +163,12 @@ def log_multinomial_density(X, means, log_coefficient=None):
         log_prob += log_coefficient[:, np.newaxis]
         return np.asfortranarray(log_prob, dtype=means.dtype)
     log_prob = np.empty((X.shape[0], means.shape[0]), dtype=means.dtype, order="F")
-    with _one_blas_thread_if_dense(X):
-        for start, block in _float64_row_blocks(X):
-            product = block @ log_theta.T
-            stop = start + product.shape[0]
-            product += log_coefficient[start:stop, np.newaxis]
-            log_prob[start:stop] = product
+    for start, block in _float64_row_blocks(X):
+        product = block @ log_theta.T
+        stop = start + product.shape[0]
+        product += log_coefficient[start:stop, np.newaxis]
+        log_prob[start:stop] = product
     return log_prob
-
-
-def _one_blas_thread_if_dense(X):
-    """One BLAS thread for the products of dense blocks, set from the main thread only.
-
-    On 5,000 x 2,000 float32 counts with K = 10 (two cores, shared with another job), the
-    E-step's blocks took a median of 24 to 52 ms on one thread against 78 to 128 ms on two,
-    which spent their time waiting for each other. The limit is process-wide, and Dask
-    computes chunks on other threads at the same time: there it stays as it is.
-    """
-    if sp.issparse(X) or threading.current_thread() is not threading.main_thread():
-        return nullcontext()
-    return one_blas_thread()
 
 
 def _float64_row_blocks(X):

@@ -1,9 +1,7 @@
 """MultinomialMixture: scipy densities, a loop reference, a numerical M-step, recovery,
 monotone objective (dense and sparse, float32 and float64), sampling and bad input."""
 
-import contextlib
 import itertools
-import threading
 import tracemalloc
 import warnings
 
@@ -149,28 +147,6 @@ def test_blocks_of_rows_give_the_products_of_the_whole(fmt, monkeypatch):
     np.testing.assert_allclose(blocked, whole, rtol=np.finfo(np.float32).eps, atol=0)
     np.testing.assert_allclose(multinomial._expected_counts(X, resp), whole_counts,
                                rtol=1e-12, atol=0)
-
-
-def test_only_the_main_thread_limits_blas_threads(monkeypatch):
-    """The BLAS limit is process-wide: a Dask worker thread must leave it alone."""
-    X, means = long_documents(3, n_samples=10, length=500)
-    limited = []
-
-    def recording_limit():
-        limited.append(threading.current_thread().name)
-        return contextlib.nullcontext()
-
-    monkeypatch.setattr(multinomial, "one_blas_thread", recording_limit)
-    in_main = log_multinomial_density(X, means)
-    assert limited == [threading.main_thread().name]
-    results = []
-    worker = threading.Thread(target=lambda: results.append(log_multinomial_density(X, means)))
-    worker.start()
-    worker.join()
-    assert len(limited) == 1
-    np.testing.assert_array_equal(results[0], in_main)
-    log_multinomial_density(sp.csr_array(X), means)  # no BLAS product to limit
-    assert len(limited) == 1
 
 
 @pytest.mark.parametrize("fmt", [np.asarray, sp.csr_array])
