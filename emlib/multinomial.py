@@ -163,7 +163,7 @@ def log_multinomial_density(X, means, log_coefficient=None):
         log_prob += log_coefficient[:, np.newaxis]
         return np.asfortranarray(log_prob, dtype=means.dtype)
     log_prob = np.empty((X.shape[0], means.shape[0]), dtype=means.dtype, order="F")
-    for start, block in _float64_row_blocks(X):
+    for start, block in _float64_row_blocks(X, _BLOCK_VALUES):
         product = block @ log_theta.T
         stop = start + product.shape[0]
         product += log_coefficient[start:stop, np.newaxis]
@@ -171,13 +171,13 @@ def log_multinomial_density(X, means, log_coefficient=None):
     return log_prob
 
 
-def _float64_row_blocks(X):
+def _float64_row_blocks(X, values):
     """``(first row, block)`` for consecutive blocks of rows of a dense or CSR ``X``, each
-    converted to float64 and holding about ``_BLOCK_VALUES`` values (stored ones, if
-    sparse; one row at least)."""
+    converted to float64 and holding about ``values`` values (stored ones, if sparse; one
+    row at least)."""
     n_samples, n_features = X.shape
     stored = X.nnz if sp.issparse(X) else X.size
-    rows = max(1, _BLOCK_VALUES * n_samples // max(stored, 1))
+    rows = max(1, values * n_samples // max(stored, 1))
     for start in range(0, n_samples, rows):
         stop = min(start + rows, n_samples)
         if sp.issparse(X):
@@ -198,8 +198,11 @@ def _expected_counts(X, resp):
 
     scipy's sparse products add the documents one at a time in the dtype of X: in float32,
     the counts of 5,000 documents of 100,000 words were off by up to 37 eps, against 3.5
-    for the dense float32 product, whose blocks keep partial sums short. A float32 CSR X
-    is therefore converted in blocks of rows, as in :func:`log_multinomial_density`.
+    for the dense float32 product, whose blocks keep partial sums short. A CSR X of
+    another dtype is converted in blocks of rows, as in :func:`log_multinomial_density`,
+    but of at least as many stored values as the counts have entries: each block's
+    product is a new (n_features, n_components) array added to the total, which then
+    takes no more memory, nor time, than the product itself.
     """
     if not sp.issparse(X) or X.dtype == np.float64:
         return np.asarray(resp.T @ X)
@@ -207,7 +210,7 @@ def _expected_counts(X, resp):
         # scipy converts all of X's stored values to the dtype of the float64 factor.
         return np.asarray(resp.T.astype(np.float64) @ X)
     counts_T = np.zeros((X.shape[1], resp.shape[1]))
-    for start, block in _float64_row_blocks(X):
+    for start, block in _float64_row_blocks(X, max(_BLOCK_VALUES, counts_T.size)):
         counts_T += block.T @ resp[start : start + block.shape[0]].astype(np.float64)
     return counts_T.T
 

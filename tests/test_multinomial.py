@@ -135,7 +135,7 @@ def test_blocks_of_rows_give_the_products_of_the_whole(fmt, monkeypatch):
     # Seven rows per block (dense), about as many (CSR): 30 rows end in a shorter block.
     monkeypatch.setattr(multinomial, "_BLOCK_VALUES", 7 * X.size // 30 if fmt is np.asarray
                         else 7 * X.nnz // 30)
-    blocks = list(multinomial._float64_row_blocks(X))
+    blocks = list(multinomial._float64_row_blocks(X, multinomial._BLOCK_VALUES))
     starts = [start for start, _ in blocks]
     assert len(blocks) >= 4 and starts[0] == 0 and blocks[-1][1].shape[0] < starts[1]
     assert all(block.dtype == np.float64 for _, block in blocks)
@@ -145,8 +145,29 @@ def test_blocks_of_rows_give_the_products_of_the_whole(fmt, monkeypatch):
     blocked = log_multinomial_density(X, means)
     assert blocked.flags.f_contiguous
     np.testing.assert_allclose(blocked, whole, rtol=np.finfo(np.float32).eps, atol=0)
+    # The M-step's blocks are those too (they hold at least K D = 1,000 stored values).
+    assert multinomial._BLOCK_VALUES > 2 * X.shape[1]
     np.testing.assert_allclose(multinomial._expected_counts(X, resp), whole_counts,
                                rtol=1e-12, atol=0)
+
+
+def test_m_step_blocks_hold_at_least_as_many_values_as_the_counts(monkeypatch):
+    """Each block's product is a new (D, K) array: smaller blocks would spend more time and
+    memory on those than on the product."""
+    X, _ = long_documents(5, n_samples=40, length=300)
+    asked = []
+    blocks = multinomial._float64_row_blocks
+
+    def recording_blocks(X, values):
+        asked.append(values)
+        return blocks(X, values)
+
+    monkeypatch.setattr(multinomial, "_float64_row_blocks", recording_blocks)
+    monkeypatch.setattr(multinomial, "_BLOCK_VALUES", 64)
+    resp = np.full((40, 3), 1 / 3, dtype=np.float32)
+    counts = multinomial._expected_counts(sp.csr_array(X), resp)
+    assert asked == [3 * 500]
+    np.testing.assert_allclose(counts, resp.T.astype(np.float64) @ X, rtol=1e-12)
 
 
 @pytest.mark.parametrize("fmt", [np.asarray, sp.csr_array])
