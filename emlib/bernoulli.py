@@ -458,7 +458,11 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
 
     def _initialize(self, X, resp):
         computed = (None, None) if resp is None else self._update(X, resp)
-        self.weights_, self.means_ = self._start_weights_and_means(X, *computed)
+        weights, means = self._start_weights_and_means(X, *computed)
+        # Kept within eps of (0, 1), as the M-step keeps them: a means_init checked in
+        # float64 can round to 0 or 1 in float32 (1 - 1e-10 does), and log(1 - mu) with it.
+        eps = np.finfo(X.dtype).eps
+        self.weights_, self.means_ = weights, np.clip(means, eps, 1 - eps)
 
     def _m_step(self, X, resp):
         self.weights_, self.means_ = self._update(X, resp)

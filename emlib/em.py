@@ -395,17 +395,17 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     max_iter : int
         Maximum number of EM iterations per initialisation (at least 1).
     n_init : int
-        Number of initialisations; the run with the highest final objective is kept.
+        Number of initialisations; the run with the highest final objective is kept. One
+        run is made when the ``*_init`` arrays fix the start (see ``init_params``).
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}
         How the initial responsibilities are chosen: hard k-means labels, one-hot rows at
         k-means++ seeds, uniform random responsibilities, or one-hot rows at random data points.
         Explicit ``*_init`` arrays override what these give. When they fix every parameter
         of the start (``weights_init`` and ``means_init``, and ``precisions_init`` for the
         Gaussian families), no responsibilities are computed, and one run is made whatever
-        ``n_init``: every run would repeat it. (scikit-learn computes a k-means start and
-        discards it, in each of ``n_init`` identical runs; the fitted parameters are the
-        same, and only a ``RandomState`` instance passed as ``random_state`` is left in
-        another state.)
+        ``n_init``: every run would repeat it. (scikit-learn's ``GaussianMixture`` also
+        computes no start then, but repeats the identical run ``n_init`` times; the fitted
+        parameters are the same.)
     random_state : int, RandomState instance or None
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool
@@ -700,7 +700,8 @@ class MixtureEM(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return self._e_step(X)[1].argmax(axis=1)
 
     def _fit_runs(self, X, rng, step):
-        """Run EM from ``n_init`` starts computed on ``X`` and keep the best run.
+        """Run EM from ``n_init`` starts computed on ``X`` and keep the best run; run once
+        from the ``*_init`` arrays when they fix the start (:meth:`_start_is_given`).
 
         ``step`` performs one iteration over the training data, which ``X`` is, or (for a
         fit out of core) a sample of.

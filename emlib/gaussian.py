@@ -255,7 +255,10 @@ def _diagonal_mahalanobis(X, means, precisions):
     # Found before the products, so that each block, still in cache, serves them too: a
     # separate pass over all of X per far component cost float32 fits on 100,000 x 10 blobs
     # (K = 10, one component past float32's limit of about 200) a quarter of the E-step.
-    far = np.flatnonzero((ratios > spread_limit(ratios.dtype)).any(axis=1))
+    # The expansion runs in X's dtype (Z below): the limit is that of the less precise of
+    # it and the parameters', as when a float64 fit scores float32 data.
+    limit = min(spread_limit(X.dtype), spread_limit(ratios.dtype))
+    far = np.flatnonzero((ratios > limit).any(axis=1))
     constant[far] = 0  # their sums are whole
     out_T = np.empty((n_components, X.shape[0]), dtype=X.dtype)
     for rows in row_blocks(X.shape[0], 8 * n_features):

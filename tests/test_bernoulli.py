@@ -110,6 +110,21 @@ def test_float32_halves_memory_and_agrees():
     np.testing.assert_allclose(single.means_, double.means_, atol=1e-3)
 
 
+def test_float32_start_near_zero_and_one_stays_finite():
+    """1 - 1e-10 is a valid start in float64 but rounds to 1 in float32, where log(1 - mu)
+    was -inf and the fit ended in nan; it is kept within eps of (0, 1) as the M-step's are."""
+    X, _ = load_mnist(200, binarize=True)
+    means = np.clip(X[:3], 1e-10, 1 - 1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = BernoulliMixture(3, dtype=np.float32, means_init=means,
+                               weights_init=np.full(3, 1 / 3), max_iter=5).fit(X)
+    assert np.isfinite(fit.lower_bound_) and np.all(np.isfinite(fit.means_))
+    eps = np.finfo(np.float32).eps
+    assert fit.means_.min() >= eps and fit.means_.max() <= 1 - eps
+
+
 def test_sample_bic_aic():
     X, _, _ = make_binary_patterns(300, random_state=1)
     bm = BernoulliMixture(3, random_state=0).fit(X)

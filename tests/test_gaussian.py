@@ -55,6 +55,7 @@ def fit_both(X, covariance_type, n_iter):
         covariance_type=covariance_type,
         max_iter=n_iter,
         tol=0.0,
+        n_init=3,  # every run starts from the given parameters, in both libraries
         **initial_parameters(X, covariance_type),
     )
     with warnings.catch_warnings():

@@ -193,6 +193,21 @@ def test_diagonal_distances_of_a_tight_far_component(covariance_type, dtype):
     np.testing.assert_allclose(mahalanobis[:, 2], reference[:, 2], rtol=16 * eps, atol=0)
 
 
+def test_diagonal_distances_of_float32_data_under_float64_parameters():
+    """A float64 fit scoring float32 data: the expansion runs in float32, so a component
+    past float32's limit (P (mu - c)^2 about 2e4 here) but not float64's is evaluated
+    from its deviations; expanded, it was 2e-3 off."""
+    rng = np.random.default_rng(6)
+    means = np.array([[0.0, 0.0], [1.0, 1.0], [20.0, 0.0]])
+    X = np.concatenate([rng.normal(m, 0.1, (500, 2)) for m in means]).astype(np.float32)
+    factors = np.sqrt([[1.0, 1.0], [1.0, 1.0], [100.0, 100.0]])
+    mahalanobis, _ = mahalanobis_and_log_det(X, means, factors, "diag")
+    deviations = X.astype(np.longdouble)[:, np.newaxis, :] - means
+    reference = ((deviations * factors) ** 2).sum(axis=2).astype(np.float64)
+    np.testing.assert_allclose(mahalanobis[:, 2], reference[:, 2],
+                               rtol=16 * np.finfo(np.float32).eps, atol=0)
+
+
 def test_tight_component_far_away_float64_without_regularisation():
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal(0, 1, (300, 2)), rng.normal(3e7, 0.01, (300, 2))]

@@ -204,9 +204,9 @@ def _given_start(model, X, labels, K):
 )
 def test_a_given_start_computes_no_start_and_runs_once(family, monkeypatch):
     """With every *_init array given, no start is computed and one run is made, whatever
-    n_init; the fit is the one continued from those parameters (warm_start). Agreement
-    with scikit-learn, which computes a k-means start and discards it, from a given start:
-    tests/test_gaussian.py."""
+    n_init; the fit is the one continued from those parameters (warm_start). Without one
+    of them, a start is computed for every restart. Agreement with scikit-learn from a
+    given start: tests/test_gaussian.py."""
     starts, runs = [], []
     original_start, original_run = family._initial_responsibilities, family._run_em
 
@@ -244,3 +244,10 @@ def test_a_given_start_computes_no_start_and_runs_once(family, monkeypatch):
         means_init=fitted.means_
     ).fit(X)
     assert starts == ["kmeans", "kmeans"] and 1 <= len(runs) <= 2
+    if family in (GaussianMixture, StudentTMixture):
+        # Without the precisions neither.
+        starts.clear()
+        family(3, n_init=2, max_iter=20, random_state=0).set_params(
+            weights_init=fitted.weights_, means_init=fitted.means_
+        ).fit(X)
+        assert starts == ["kmeans", "kmeans"]
