@@ -137,7 +137,7 @@ def log_multinomial_density(X, means, log_coefficient=None):
     epsilon; carried in float64, by at most half of it, the final rounding.
 
     A float64 X is multiplied whole. Any other dense or CSR X is converted to float64 a
-    block of rows at a time (about ``_BLOCK_VALUES`` values, stored ones if sparse), so
+    block of rows at a time (at most ``_BLOCK_VALUES`` values, stored ones if sparse), so
     that the conversion takes a few megabytes, not twice the memory of X (on 20,000 x 2,000
     float32 counts, a peak of 9 MB dense, 14 MB CSR, where X in float64 takes 320 MB); of
     other sparse formats, scipy converts all the stored values. Fits of float32 counts (5,000
@@ -180,23 +180,29 @@ def log_multinomial_density(X, means, log_coefficient=None):
 
 def _float64_row_blocks(X, values):
     """``(first row, block)`` for consecutive blocks of rows of a dense or CSR ``X``, each
-    converted to float64 and holding about ``values`` values (stored ones, if sparse; one
-    row at least)."""
+    converted to float64 and holding at most ``values`` values (stored ones, if sparse),
+    or one row if that row alone holds more."""
     n_samples, n_features = X.shape
-    stored = X.nnz if sp.issparse(X) else X.size
-    rows = max(1, values * n_samples // max(stored, 1))
-    for start in range(0, n_samples, rows):
-        stop = min(start + rows, n_samples)
-        if sp.issparse(X):
-            first, last = X.indptr[start], X.indptr[stop]
-            # Views of the column indices: only the stored values are copied.
-            yield start, sp.csr_array(
-                (X.data[first:last].astype(np.float64), X.indices[first:last],
-                 X.indptr[start : stop + 1] - first),
-                shape=(stop - start, n_features),
-            )
-        else:
-            yield start, X[start:stop].astype(np.float64)
+    if not sp.issparse(X):
+        rows = max(1, values // max(n_features, 1))
+        for start in range(0, n_samples, rows):
+            yield start, X[start : start + rows].astype(np.float64)
+        return
+    indptr = X.indptr
+    start = 0
+    while start < n_samples:
+        # Cut where the stored values reach the budget, not at the average row's count:
+        # long documents stored together would otherwise make one oversized block.
+        last = np.searchsorted(indptr, indptr[start] + values, side="right") - 1
+        stop = min(max(int(last), start + 1), n_samples)
+        first, end = indptr[start], indptr[stop]
+        # Views of the column indices: only the stored values are copied.
+        yield start, sp.csr_array(
+            (X.data[first:end].astype(np.float64), X.indices[first:end],
+             indptr[start : stop + 1] - first),
+            shape=(stop - start, n_features),
+        )
+        start = stop
 
 
 def _expected_counts(X, resp):

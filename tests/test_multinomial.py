@@ -151,6 +151,24 @@ def test_blocks_of_rows_give_the_products_of_the_whole(fmt, monkeypatch):
                                rtol=1e-12, atol=0)
 
 
+def test_sparse_blocks_keep_their_budget_when_long_documents_come_first():
+    """20 documents using every word, then 4,000 of one word: cut at the average row, the
+    first block held all the long ones, 4 times the budget."""
+    rng = np.random.default_rng(2)
+    long_rows = rng.integers(1, 5, size=(20, 300))
+    short_rows = np.zeros((4000, 300), dtype=np.int64)
+    short_rows[np.arange(4000), rng.integers(0, 300, 4000)] = 1
+    X = sp.csr_array(np.vstack([long_rows, short_rows]).astype(np.float32))
+    budget = 1000
+    blocks = list(multinomial._float64_row_blocks(X, budget))
+    assert max(block.nnz for _, block in blocks) <= budget
+    assert [start for start, _ in blocks] == list(
+        np.cumsum([0] + [block.shape[0] for _, block in blocks[:-1]]))
+    assert sum(block.shape[0] for _, block in blocks) == X.shape[0]
+    one_row = list(multinomial._float64_row_blocks(X, 10))
+    assert all(block.shape[0] == 1 for _, block in one_row[:20])  # a row over budget alone
+
+
 def test_m_step_blocks_hold_at_least_as_many_values_as_the_counts(monkeypatch):
     """Each block's product is a new (D, K) array: smaller blocks would spend more time and
     memory on those than on the product."""
