@@ -252,9 +252,10 @@ def _diagonal_mahalanobis(X, means, precisions):
     # column-major output: 5.8 -> 3.1 ms in float64 and 3.7 -> 1.8 ms in float32 on
     # 100,000 x 10 data with K = 10, against an (n, D) layout.
     weights = np.concatenate([-2.0 * shifted * precisions, precisions], axis=1)
-    # Found before the products, so that each block, still in cache, serves them too: a
-    # separate pass over all of X per far component cost float32 fits on 100,000 x 10 blobs
-    # (K = 10, one component past float32's limit of about 200) a quarter of the E-step.
+    # Found before the products, so that each block, still in cache, serves them too. On
+    # 100,000 x 10 float32 blobs with K = 10, one component past float32's limit of about
+    # 200, a separate pass over all of X added about 2.1 ms to the 2.5 ms of these
+    # distances; inside the blocks it adds about 1.1 ms (medians of 30).
     # The expansion runs in X's dtype (Z below): the limit is that of the less precise of
     # it and the parameters', as when a float64 fit scores float32 data.
     limit = min(spread_limit(X.dtype), spread_limit(ratios.dtype))
