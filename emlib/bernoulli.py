@@ -259,6 +259,10 @@ class BernoulliMixture(OnlineEMMixin, MixtureEM):
     means_init : array-like of shape (n_components, n_features), default=None
         Initial :math:`\mu_{kd}`, strictly between 0 and 1.
     random_state : int, RandomState instance or None, default=None
+        Seed of the start that ``init_params`` computes, of a Dask array's sample of rows
+        for it, and of :meth:`sample`. :meth:`fit` computes no start, and so does not use
+        the seed, when ``weights_init`` and ``means_init`` fix the whole start; the first
+        :meth:`partial_fit` always computes one, for its running statistics.
     warm_start : bool, default=False
     verbose : int, default=0
     keep_history : bool, default=False

@@ -624,6 +624,11 @@ class GaussianMixture(OnlineEMMixin, MixtureEM):
     precisions_init : array-like, default=None
         Initial precision matrices (inverse covariances), in the shape of ``precisions_``.
     random_state : int, RandomState instance or None, default=None
+        Seed of the start that ``init_params`` computes, of a Dask array's sample of rows
+        for it, and of :meth:`sample`. :meth:`fit` computes no start, and so does not use
+        the seed, when ``weights_init``, ``means_init`` and ``precisions_init`` fix the
+        whole start; the first :meth:`partial_fit` always computes one, for its running
+        statistics.
     warm_start : bool, default=False
     verbose : int, default=0
     keep_history : bool, default=False

@@ -202,6 +202,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Stop when the squared movement of all centres, summed, is at most ``tol`` times the
         mean per-feature variance of X (scikit-learn's convention), or when no label changes.
     random_state : int, RandomState instance or None, default=None
+        Seed of the initial centres (``"k-means++"`` or ``"random"``); unused when ``init``
+        is an array.
 
     Attributes
     ----------

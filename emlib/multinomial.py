@@ -261,6 +261,9 @@ class MultinomialMixture(MixtureEM):
     means_init : array-like of shape (n_components, n_features), default=None
         Initial word probabilities :math:`\theta_{kd}`: positive, each row summing to 1.
     random_state : int, RandomState instance or None, default=None
+        Seed of the start that ``init_params`` computes and of :meth:`sample`. No start is
+        computed, and the seed is not used in fitting, when ``weights_init`` and
+        ``means_init`` fix the whole start.
     warm_start : bool, default=False
     verbose : int, default=0
     keep_history : bool, default=False

@@ -310,6 +310,9 @@ class StudentTMixture(MixtureEM):
     precisions_init : array-like, default=None
         Initial :math:`\Sigma_k^{-1}`, in the shape of ``precisions_``.
     random_state : int, RandomState instance or None, default=None
+        Seed of the start that ``init_params`` computes and of :meth:`sample`. No start is
+        computed, and the seed is not used in fitting, when ``weights_init``, ``means_init``
+        and ``precisions_init`` fix the whole start.
     warm_start : bool, default=False
     verbose : int, default=0
     keep_history : bool, default=False
